@@ -1,0 +1,219 @@
+//! [`Engine`]: SQL over the registered input tables and every result table, through Apache DataFusion.
+//!
+//! The engine owns a DataFusion `SessionContext` and a Tokio runtime, so callers use it from plain
+//! synchronous code (a notebook, a C program); every call blocks until its result is ready. Tables
+//! registered from memory are `MemTable`s (zero-copy: the batches' buffers are shared), Parquet files are
+//! registered lazily as listing tables and scanned in bounded memory at query time. The named queries that
+//! customer-success teams run most (portfolio summary, one account's usage) are methods here, built with
+//! DataFusion's DataFrame API so account ids are never spliced into SQL text.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::RecordBatchReader;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use chrono::NaiveDate;
+use datafusion::datasource::MemTable;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext, col, lit};
+use futures::StreamExt;
+
+use crate::error::{Error, Result};
+use crate::io::{self, BatchReader, Format, ReadOptions};
+use crate::portfolio::Portfolio;
+use crate::table::Table;
+
+/// SQL over registered tables; see the module documentation.
+pub struct Engine {
+    ctx: SessionContext,
+    runtime: Arc<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("tables", &self.tables()).finish()
+    }
+}
+
+impl Engine {
+    /// An engine that uses every available core.
+    pub fn new() -> Result<Self> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::with_threads(threads)
+    }
+
+    /// An engine that uses `threads` worker threads (and as many query partitions).
+    pub fn with_threads(threads: usize) -> Result<Self> {
+        if threads == 0 {
+            return Err(Error::config("threads", "must be at least 1"));
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("accountscope-sql")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io("the SQL runtime", e))?;
+        let config = SessionConfig::new().with_target_partitions(threads).with_information_schema(true);
+        Ok(Self { ctx: SessionContext::new_with_config(config), runtime: Arc::new(runtime) })
+    }
+
+    /// The DataFusion context, for anything this API does not cover.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Registers (or replaces) a table held in memory under `name`.
+    pub fn register(&self, name: &str, table: &Table) -> Result<()> {
+        check_name(name)?;
+        let mem = MemTable::try_new(table.schema().clone(), vec![table.batches().to_vec()])?;
+        self.ctx.deregister_table(name)?;
+        self.ctx.register_table(name, Arc::new(mem))?;
+        Ok(())
+    }
+
+    /// Registers (or replaces) a stream under `name`, reading it into memory.
+    pub fn register_reader(&self, name: &str, reader: impl RecordBatchReader) -> Result<()> {
+        self.register(name, &Table::from_reader(reader)?)
+    }
+
+    /// Registers a file under `name`. Parquet is scanned lazily at query time (bounded memory); CSV, JSON
+    /// lines and Arrow IPC are read into memory with `options`.
+    pub fn register_file(&self, name: &str, path: impl AsRef<Path>, options: &ReadOptions) -> Result<()> {
+        check_name(name)?;
+        let path = path.as_ref();
+        let format = match options.format {
+            Some(f) => f,
+            None => Format::from_path(path)?,
+        };
+        if format == Format::Parquet {
+            let location = path.to_str().ok_or_else(|| Error::invalid("path", format!("'{}' is not valid UTF-8", path.display())))?;
+            if !path.exists() {
+                return Err(Error::io(path.display(), std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+            }
+            self.ctx.deregister_table(name)?;
+            let ext = path.extension().and_then(|e| e.to_str()).map(|e| format!(".{e}")).unwrap_or_default();
+            let opts = ParquetReadOptions::default().file_extension(&ext);
+            self.block_on(self.ctx.register_parquet(name, location, opts))?;
+            Ok(())
+        } else {
+            self.register_reader(name, io::open(path, options)?)
+        }
+    }
+
+    /// Registers every table of a portfolio under its canonical name.
+    pub fn register_portfolio(&self, portfolio: &Portfolio) -> Result<()> {
+        for (kind, table) in portfolio.tables() {
+            self.register(kind.name(), table)?;
+        }
+        Ok(())
+    }
+
+    /// Removes a table; returns whether it existed.
+    pub fn deregister(&self, name: &str) -> Result<bool> {
+        Ok(self.ctx.deregister_table(name)?.is_some())
+    }
+
+    /// Names of the registered tables, sorted.
+    pub fn tables(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .ctx
+            .catalog("datafusion")
+            .and_then(|c| c.schema("public"))
+            .map(|s| s.table_names())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// Runs a SQL statement and collects its result.
+    pub fn sql(&self, query: &str) -> Result<Table> {
+        let df = self.block_on(self.ctx.sql(query))?;
+        self.collect(df)
+    }
+
+    /// Runs a SQL query and streams its result, one batch at a time.
+    pub fn sql_stream(&self, query: &str) -> Result<BatchReader> {
+        let df = self.block_on(self.ctx.sql(query))?;
+        let stream = self.block_on(df.execute_stream())?;
+        Ok(Box::new(BlockingStream { stream, runtime: self.runtime.clone() }))
+    }
+
+    /// Every row of a registered table.
+    pub fn table(&self, name: &str) -> Result<Table> {
+        let df = self.block_on(self.ctx.table(name))?;
+        self.collect(df)
+    }
+
+    /// Per segment: accounts, active and churned accounts, total ARR and mean seats purchased.
+    /// Needs the `accounts` and `churn_labels` tables.
+    pub fn portfolio_summary(&self) -> Result<Table> {
+        self.sql(
+            "SELECT a.segment,
+                    COUNT(*) AS accounts,
+                    SUM(CASE WHEN COALESCE(c.churned, false) THEN 0 ELSE 1 END) AS active_accounts,
+                    SUM(CASE WHEN COALESCE(c.churned, false) THEN 1 ELSE 0 END) AS churned_accounts,
+                    SUM(a.arr) AS total_arr,
+                    AVG(a.seats_purchased) AS mean_seats
+             FROM accounts a LEFT JOIN churn_labels c ON a.account_id = c.account_id
+             GROUP BY a.segment ORDER BY total_arr DESC",
+        )
+    }
+
+    /// One account's daily usage between `from` and `to` (both inclusive), ordered by date.
+    pub fn account_usage(&self, account_id: &str, from: NaiveDate, to: NaiveDate) -> Result<Table> {
+        let (from, to) = (crate::contracts::days_since_epoch(from), crate::contracts::days_since_epoch(to));
+        let df = self.block_on(self.ctx.table("usage"))?;
+        let df = df
+            .filter(
+                col("account_id")
+                    .eq(lit(account_id))
+                    .and(col("date").gt_eq(lit(datafusion::scalar::ScalarValue::Date32(Some(from)))))
+                    .and(col("date").lt_eq(lit(datafusion::scalar::ScalarValue::Date32(Some(to))))),
+            )?
+            .sort(vec![col("date").sort(true, false)])?;
+        self.collect(df)
+    }
+
+    fn collect(&self, df: DataFrame) -> Result<Table> {
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let batches = self.block_on(df.collect())?;
+        Table::try_new(schema, batches)
+    }
+
+    fn block_on<T>(&self, fut: impl Future<Output = datafusion::error::Result<T>>) -> Result<T> {
+        Ok(self.runtime.block_on(fut)?)
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config("table name", format!("'{name}' must be letters, digits and '_' and not start with a digit")))
+    }
+}
+
+/// A DataFusion stream driven from synchronous code.
+struct BlockingStream {
+    stream: SendableRecordBatchStream,
+    runtime: Arc<tokio::runtime::Runtime>,
+}
+
+impl Iterator for BlockingStream {
+    type Item = std::result::Result<RecordBatch, arrow::error::ArrowError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.runtime
+            .block_on(self.stream.next())
+            .map(|r| r.map_err(|e| arrow::error::ArrowError::from(Error::from(e))))
+    }
+}
+
+impl RecordBatchReader for BlockingStream {
+    fn schema(&self) -> SchemaRef {
+        self.stream.schema()
+    }
+}

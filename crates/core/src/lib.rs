@@ -1,0 +1,19 @@
+#![doc = include_str!("../../../README.md")]
+
+pub mod contracts;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod io;
+pub mod portfolio;
+pub mod table;
+
+pub use contracts::{ColumnMapping, TableKind};
+pub use demo::{Demo, DemoConfig, generate};
+pub use engine::Engine;
+pub use error::{Error, ErrorCategory, Result};
+pub use portfolio::Portfolio;
+pub use table::Table;
+
+/// The library version (from Cargo).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

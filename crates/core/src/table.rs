@@ -1,0 +1,86 @@
+//! [`Table`]: a schema and its record batches, the unit every accountscope operation takes and returns.
+//!
+//! A plain `Vec<RecordBatch>` loses the schema when it is empty; `Table` keeps it, so an empty result still
+//! says what its columns are (and a binding can still export it over the Arrow C stream interface).
+
+use arrow::array::RecordBatchReader;
+use arrow::compute::concat_batches;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::{RecordBatch, RecordBatchIterator};
+
+use crate::error::{Result, from_arrow};
+use crate::io::BatchReader;
+
+/// A schema and the record batches that hold its rows.
+#[derive(Debug, Clone)]
+pub struct Table {
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+}
+
+impl Table {
+    /// A table from batches that all have `schema` (checked).
+    pub fn try_new(schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Self> {
+        for (i, b) in batches.iter().enumerate() {
+            if b.schema().fields() != schema.fields() {
+                return Err(crate::error::Error::Schema {
+                    context: format!("batch {i}"),
+                    message: format!("batch schema {:?} differs from table schema {:?}", b.schema(), schema),
+                });
+            }
+        }
+        Ok(Self { schema, batches })
+    }
+
+    /// A table of one batch.
+    pub fn from_batch(batch: RecordBatch) -> Self {
+        Self { schema: batch.schema(), batches: vec![batch] }
+    }
+
+    /// An empty table with `schema`.
+    pub fn empty(schema: SchemaRef) -> Self {
+        Self { schema, batches: Vec::new() }
+    }
+
+    /// Reads every batch of a stream.
+    pub fn from_reader(reader: impl RecordBatchReader) -> Result<Self> {
+        let schema = reader.schema();
+        let batches = reader.collect::<std::result::Result<Vec<_>, _>>().map_err(from_arrow)?;
+        Ok(Self { schema, batches })
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// The batches.
+    pub fn batches(&self) -> &[RecordBatch] {
+        &self.batches
+    }
+
+    /// Takes the batches out.
+    pub fn into_batches(self) -> Vec<RecordBatch> {
+        self.batches
+    }
+
+    /// Number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+
+    /// All rows as one batch.
+    pub fn concat(&self) -> Result<RecordBatch> {
+        Ok(concat_batches(&self.schema, &self.batches)?)
+    }
+
+    /// The batches as a stream (cloning only the `Arc`s of the arrays).
+    pub fn reader(&self) -> BatchReader {
+        Box::new(RecordBatchIterator::new(self.batches.clone().into_iter().map(Ok), self.schema.clone()))
+    }
+
+    /// The rows as an aligned text table (for printing small results).
+    pub fn pretty(&self) -> Result<String> {
+        Ok(arrow::util::pretty::pretty_format_batches(&self.batches)?.to_string())
+    }
+}
