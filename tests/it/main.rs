@@ -1,1 +1,8 @@
-//! x
+//! Integration tests of the core crate, compiled as one binary (one link) as polars and datafusion do.
+
+mod common;
+mod contracts;
+mod demo;
+mod dirty;
+mod engine;
+mod io;

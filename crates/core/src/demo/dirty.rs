@@ -331,6 +331,7 @@ fn applies(raw: &Raw, r: usize, defect: DefectKind, column: &str) -> Result<bool
         (DefectKind::CrossColumn, "closed_at") => raw.get(r, "closed_at")?.is_some(),
         (DefectKind::CrossColumn, "renewal_date") => raw.get(r, "renewal_date")?.is_some(),
         (DefectKind::OutOfRange, "csat") => raw.get(r, "csat")?.is_some(),
+        (DefectKind::OutOfRange, "arr") => raw.get(r, "arr")?.and_then(|v| v.parse::<f64>().ok()).is_some_and(|v| v > 0.0),
         (DefectKind::KeyDuplicate, _) => true,
         (DefectKind::ExactDuplicate, _) => true,
         (_, c) => raw.get(r, c)?.is_some(),
