@@ -21,8 +21,12 @@ fn arg(name: &str) -> Option<String> {
 }
 
 fn run() -> Result<()> {
-    let accounts = arg("--accounts").map_or(Ok(10_000), |v| v.parse()).map_err(|e| accountscope::Error::config("--accounts", format!("{e}")))?;
-    let seed = arg("--seed").map_or(Ok(42), |v| v.parse()).map_err(|e| accountscope::Error::config("--seed", format!("{e}")))?;
+    let accounts = arg("--accounts")
+        .map_or(Ok(10_000), |v| v.parse())
+        .map_err(|e| accountscope::Error::config("--accounts", format!("{e}")))?;
+    let seed = arg("--seed")
+        .map_or(Ok(42), |v| v.parse())
+        .map_err(|e| accountscope::Error::config("--seed", format!("{e}")))?;
     let out = arg("--out").unwrap_or_else(|| "out/demo".into());
 
     let t = Instant::now();
@@ -54,7 +58,12 @@ fn run() -> Result<()> {
          FROM usage u JOIN accounts a USING (account_id)
          GROUP BY a.industry ORDER BY a.industry",
     )?;
-    println!("seasonality by industry (SQL over {} usage rows, {:.2?}):\n{}", demo.portfolio.usage.num_rows(), t.elapsed(), monthly.pretty()?);
+    println!(
+        "seasonality by industry (SQL over {} usage rows, {:.2?}):\n{}",
+        demo.portfolio.usage.num_rows(),
+        t.elapsed(),
+        monthly.pretty()?
+    );
 
     let churn = engine.sql(
         "SELECT reason, COUNT(*) AS accounts FROM churn_labels WHERE churned GROUP BY reason ORDER BY accounts DESC",

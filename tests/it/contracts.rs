@@ -63,7 +63,10 @@ fn missing_required_column_names_it_and_the_columns_present() {
 #[test]
 fn missing_mapped_column_names_the_source_name() {
     let input = batch(vec![("Account ID", text(&[Some("A1")])), ("Day", text(&[Some("2024-01-01")]))]);
-    let mapping = ColumnMapping::new().with_column("account_id", "Account ID").with_column("date", "Day").with_column("active_users", "DAU");
+    let mapping = ColumnMapping::new()
+        .with_column("account_id", "Account ID")
+        .with_column("date", "Day")
+        .with_column("active_users", "DAU");
     let err = conform(TableKind::Usage, &input, &mapping).unwrap_err();
     assert!(err.to_string().contains("active_users (mapped from 'DAU')"), "{err}");
 }
@@ -89,7 +92,10 @@ fn unparseable_dates_are_listed_with_their_rows() {
 
 #[test]
 fn wrong_type_values_fail_with_rows_and_whole_numbers_are_required() {
-    let input = usage_text(&[Some("2024-01-01"), Some("2024-01-02"), Some("2024-01-03")], &[Some(" 7 "), Some("seven"), Some("")]);
+    let input = usage_text(
+        &[Some("2024-01-01"), Some("2024-01-02"), Some("2024-01-03")],
+        &[Some(" 7 "), Some("seven"), Some("")],
+    );
     let err = conform(TableKind::Usage, &input, &ColumnMapping::new()).unwrap_err();
     let Error::Cast { column, examples, .. } = &err else { panic!("{err:?}") };
     assert_eq!(column, "active_users");
@@ -108,12 +114,17 @@ fn wrong_type_values_fail_with_rows_and_whole_numbers_are_required() {
 #[test]
 fn values_that_cannot_cast_become_null_and_reported_under_null_and_report() {
     let input = usage_text(&[Some("2024-01-01"), Some("bad"), Some("2024-01-03")], &[Some("1"), Some("2"), Some("x")]);
-    let mut conformer = Conformer::new(TableKind::Usage, ColumnMapping::new().with_cast_policy(CastPolicy::NullAndReport)).unwrap();
+    let mut conformer =
+        Conformer::new(TableKind::Usage, ColumnMapping::new().with_cast_policy(CastPolicy::NullAndReport)).unwrap();
     let first = conformer.conform_batch(&input).unwrap();
     let second = conformer.conform_batch(&input).unwrap();
-    let rows: Vec<(String, usize)> = first.failures.iter().chain(&second.failures).map(|f| (f.column.clone(), f.row)).collect();
+    let rows: Vec<(String, usize)> =
+        first.failures.iter().chain(&second.failures).map(|f| (f.column.clone(), f.row)).collect();
     // Row numbers continue across the batches of a stream.
-    assert_eq!(rows, vec![("date".into(), 1), ("active_users".into(), 2), ("date".into(), 4), ("active_users".into(), 5)]);
+    assert_eq!(
+        rows,
+        vec![("date".into(), 1), ("active_users".into(), 2), ("date".into(), 4), ("active_users".into(), 5)]
+    );
     let dates = first.batch.column_by_name("date").unwrap().as_primitive::<Date32Type>();
     assert_eq!((dates.null_count(), dates.value(0)), (1, 19723));
     assert_eq!(conformer.rows_seen(), 6);
@@ -133,11 +144,13 @@ fn extra_columns_are_kept_dropped_or_rejected_as_configured() {
     // Absent optional canonical columns are present, all null.
     assert_eq!(kept.column_by_name("api_calls").unwrap().null_count(), 1);
 
-    let dropped = conform(TableKind::Usage, &input, &ColumnMapping::new().with_extra_columns(ExtraColumns::Drop)).unwrap();
+    let dropped =
+        conform(TableKind::Usage, &input, &ColumnMapping::new().with_extra_columns(ExtraColumns::Drop)).unwrap();
     assert_eq!(dropped.schema().fields().len(), TableKind::Usage.columns().len());
     assert!(dropped.column_by_name("region_code").is_none());
 
-    let err = conform(TableKind::Usage, &input, &ColumnMapping::new().with_extra_columns(ExtraColumns::Reject)).unwrap_err();
+    let err =
+        conform(TableKind::Usage, &input, &ColumnMapping::new().with_extra_columns(ExtraColumns::Reject)).unwrap_err();
     assert!(matches!(err, Error::Schema { .. }), "{err:?}");
     assert!(err.to_string().contains("region_code"));
 }

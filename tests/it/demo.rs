@@ -8,7 +8,8 @@ use arrow::datatypes::{Float64Type, Int64Type};
 use crate::common::{large_demo, small_demo};
 
 fn bytes(demo: &accountscope::Demo) -> Vec<Vec<u8>> {
-    let mut out: Vec<Vec<u8>> = demo.portfolio.tables().iter().map(|(_, t)| to_ipc_stream(t.schema(), t.batches()).unwrap()).collect();
+    let mut out: Vec<Vec<u8>> =
+        demo.portfolio.tables().iter().map(|(_, t)| to_ipc_stream(t.schema(), t.batches()).unwrap()).collect();
     for (_, t) in demo.truth_tables() {
         out.push(to_ipc_stream(t.schema(), t.batches()).unwrap());
     }
@@ -38,7 +39,8 @@ fn invalid_configs_are_typed_errors_naming_the_field() {
         assert_eq!(err.category(), ErrorCategory::Config);
         assert!(err.to_string().contains(field), "{err}");
     }
-    let parsed: DemoConfig = serde_json::from_str(r#"{"accounts": 10, "start": "2024-01-01", "end": "2024-12-31"}"#).unwrap();
+    let parsed: DemoConfig =
+        serde_json::from_str(r#"{"accounts": 10, "start": "2024-01-01", "end": "2024-12-31"}"#).unwrap();
     assert_eq!((parsed.accounts, parsed.seed), (10, 42));
 }
 
@@ -65,7 +67,9 @@ fn scalar(engine: &Engine, query: &str) -> f64 {
 fn segment_mix_matches_the_configuration() {
     let engine = engine();
     let n = large_demo().portfolio.accounts.num_rows() as f64;
-    let t = engine.sql("SELECT segment, CAST(COUNT(*) AS DOUBLE) AS v FROM accounts GROUP BY segment ORDER BY segment").unwrap();
+    let t = engine
+        .sql("SELECT segment, CAST(COUNT(*) AS DOUBLE) AS v FROM accounts GROUP BY segment ORDER BY segment")
+        .unwrap();
     let shares: Vec<f64> = f64s(&t, "v").iter().map(|c| c / n).collect();
     // Enterprise, MidMarket, SMB; 1,500 draws: 4 standard errors is ~0.05.
     for (share, expected) in shares.iter().zip([0.1, 0.3, 0.6]) {
@@ -75,7 +79,8 @@ fn segment_mix_matches_the_configuration() {
     let seats = engine
         .sql("SELECT segment, CAST(approx_median(seats_purchased) AS DOUBLE) AS v FROM accounts GROUP BY segment ORDER BY v")
         .unwrap();
-    let order: Vec<String> = seats.concat().unwrap().column(0).as_string::<i32>().iter().map(|s| s.unwrap().to_string()).collect();
+    let order: Vec<String> =
+        seats.concat().unwrap().column(0).as_string::<i32>().iter().map(|s| s.unwrap().to_string()).collect();
     assert_eq!(order, vec!["SMB", "MidMarket", "Enterprise"]);
 }
 
@@ -119,13 +124,16 @@ fn churn_rate_is_in_the_documented_range_and_follows_the_hidden_drivers() {
         "SELECT SUM(CAST(COALESCE(c.churn_date, DATE '2026-01-01') - GREATEST(a.start_date, DATE '2023-01-01') AS DOUBLE)) / 365.0 AS v
          FROM accounts a JOIN churn_labels c USING (account_id)",
     );
-    let churned = scalar(&engine, "SELECT CAST(SUM(CASE WHEN churned THEN 1 ELSE 0 END) AS DOUBLE) AS v FROM churn_labels");
+    let churned =
+        scalar(&engine, "SELECT CAST(SUM(CASE WHEN churned THEN 1 ELSE 0 END) AS DOUBLE) AS v FROM churn_labels");
     let annual = churned / account_years;
     assert!((0.06..0.25).contains(&annual), "annual churn {annual}");
     let rate = |trend: &str| {
         scalar(
             &engine,
-            &format!("SELECT AVG(CASE WHEN churned THEN 1.0 ELSE 0.0 END) AS v FROM truth_accounts WHERE trend = '{trend}'"),
+            &format!(
+                "SELECT AVG(CASE WHEN churned THEN 1.0 ELSE 0.0 END) AS v FROM truth_accounts WHERE trend = '{trend}'"
+            ),
         )
     };
     assert!(rate("declining") > 1.5 * rate("stable"), "{} vs {}", rate("declining"), rate("stable"));
@@ -158,7 +166,10 @@ fn revenue_ledger_reconciles_with_arr_and_expansions_follow_utilisation() {
     let labelled = scalar(&engine, "SELECT CAST(COUNT(*) AS DOUBLE) AS v FROM revenue WHERE event_type = 'expansion'");
     assert_eq!(expansions, labelled);
     // Usage never exceeds what is assigned.
-    let over = scalar(&engine, "SELECT CAST(COUNT(*) AS DOUBLE) AS v FROM usage WHERE active_users > seats_used OR active_users < 0");
+    let over = scalar(
+        &engine,
+        "SELECT CAST(COUNT(*) AS DOUBLE) AS v FROM usage WHERE active_users > seats_used OR active_users < 0",
+    );
     assert_eq!(over, 0.0);
 }
 
@@ -192,7 +203,9 @@ fn tickets_and_nps_respond_to_health() {
     let nps = |trend: &str| {
         scalar(
             &engine,
-            &format!("SELECT AVG(CAST(nps AS DOUBLE)) AS v FROM surveys JOIN truth_accounts USING (account_id) WHERE trend = '{trend}'"),
+            &format!(
+                "SELECT AVG(CAST(nps AS DOUBLE)) AS v FROM surveys JOIN truth_accounts USING (account_id) WHERE trend = '{trend}'"
+            ),
         )
     };
     assert!(nps("declining") < nps("growing") - 0.3, "{} vs {}", nps("declining"), nps("growing"));
@@ -208,8 +221,10 @@ fn tickets_and_nps_respond_to_health() {
     assert!(severe("declining") > severe("growing"));
     let small = &small_demo().portfolio;
     let closed = small.tickets.concat().unwrap();
-    let opened = closed.column_by_name("opened_at").unwrap().as_primitive::<arrow::datatypes::TimestampMillisecondType>();
-    let closed_at = closed.column_by_name("closed_at").unwrap().as_primitive::<arrow::datatypes::TimestampMillisecondType>();
+    let opened =
+        closed.column_by_name("opened_at").unwrap().as_primitive::<arrow::datatypes::TimestampMillisecondType>();
+    let closed_at =
+        closed.column_by_name("closed_at").unwrap().as_primitive::<arrow::datatypes::TimestampMillisecondType>();
     for i in 0..closed.num_rows() {
         if closed_at.is_valid(i) {
             assert!(closed_at.value(i) > opened.value(i));

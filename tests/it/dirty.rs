@@ -36,8 +36,7 @@ fn every_defect_is_listed_and_nothing_else_changed() {
     let columns = manifest.column_by_name("column").unwrap().as_string::<i32>();
     let kinds = manifest.column_by_name("kind").unwrap().as_string::<i32>();
     let originals = manifest.column_by_name("original_row").unwrap().as_primitive::<Int64Type>();
-    let account_ids: HashSet<String> =
-        text_columns(&demo.portfolio.accounts).1[0].iter().flatten().cloned().collect();
+    let account_ids: HashSet<String> = text_columns(&demo.portfolio.accounts).1[0].iter().flatten().cloned().collect();
     let mut kinds_seen: HashMap<&str, HashSet<&str>> = HashMap::new();
 
     for kind in [TableKind::Accounts, TableKind::Usage, TableKind::Tickets, TableKind::Surveys, TableKind::Revenue] {
@@ -59,7 +58,13 @@ fn every_defect_is_listed_and_nothing_else_changed() {
             let value = |name: &str| raw[col(name)][r].clone();
             let Some(&m) = listed.get(&r) else {
                 for c in 0..clean.len() {
-                    assert_eq!(raw[c][r], clean[c][r], "{} row {r} column {} changed but is not listed", kind.name(), names[c]);
+                    assert_eq!(
+                        raw[c][r],
+                        clean[c][r],
+                        "{} row {r} column {} changed but is not listed",
+                        kind.name(),
+                        names[c]
+                    );
                 }
                 continue;
             };
@@ -121,7 +126,17 @@ fn every_defect_is_listed_and_nothing_else_changed() {
     }
     // Every kind of defect appears somewhere.
     let all: HashSet<&str> = kinds_seen.values().flatten().copied().collect();
-    for k in ["missing_value", "bad_format", "out_of_range", "invalid_category", "orphan_key", "cross_column", "exact_duplicate", "key_duplicate", "late_arriving"] {
+    for k in [
+        "missing_value",
+        "bad_format",
+        "out_of_range",
+        "invalid_category",
+        "orphan_key",
+        "cross_column",
+        "exact_duplicate",
+        "key_duplicate",
+        "late_arriving",
+    ] {
         assert!(all.contains(k), "{k} missing from the manifest");
     }
 }

@@ -18,17 +18,31 @@ fn sql_over_a_registered_portfolio() {
     let demo = small_demo();
     let engine = Engine::with_threads(2).unwrap();
     engine.register_portfolio(&demo.portfolio).unwrap();
-    assert_eq!(engine.tables(), vec!["accounts", "churn_labels", "expansion_labels", "revenue", "surveys", "tickets", "usage"]);
+    assert_eq!(
+        engine.tables(),
+        vec!["accounts", "churn_labels", "expansion_labels", "revenue", "surveys", "tickets", "usage"]
+    );
     assert_eq!(count(&engine, "SELECT COUNT(*) FROM usage") as usize, demo.portfolio.usage.num_rows());
     // A join and an aggregate agree with a computation over the Arrow arrays.
-    let orphans = count(&engine, "SELECT COUNT(*) FROM usage u LEFT JOIN accounts a USING (account_id) WHERE a.account_id IS NULL");
+    let orphans = count(
+        &engine,
+        "SELECT COUNT(*) FROM usage u LEFT JOIN accounts a USING (account_id) WHERE a.account_id IS NULL",
+    );
     assert_eq!(orphans, 0);
     let total: i64 = demo
         .portfolio
         .usage
         .batches()
         .iter()
-        .map(|b| b.column_by_name("active_users").unwrap().as_primitive::<arrow::datatypes::Int32Type>().iter().flatten().map(i64::from).sum::<i64>())
+        .map(|b| {
+            b.column_by_name("active_users")
+                .unwrap()
+                .as_primitive::<arrow::datatypes::Int32Type>()
+                .iter()
+                .flatten()
+                .map(i64::from)
+                .sum::<i64>()
+        })
         .sum();
     assert_eq!(count(&engine, "SELECT CAST(SUM(active_users) AS BIGINT) FROM usage"), total);
 
@@ -45,7 +59,8 @@ fn account_usage_filters_one_account_and_range_in_order() {
     engine.register("usage", &demo.portfolio.usage).unwrap();
     let from = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
     let to = NaiveDate::from_ymd_opt(2024, 3, 31).unwrap();
-    let active = engine.sql("SELECT MIN(account_id) FROM usage WHERE date = DATE '2024-02-01'").unwrap().concat().unwrap();
+    let active =
+        engine.sql("SELECT MIN(account_id) FROM usage WHERE date = DATE '2024-02-01'").unwrap().concat().unwrap();
     let id = active.column(0).as_string::<i32>().value(0).to_string();
     let rows = engine.account_usage(&id, from, to).unwrap().concat().unwrap();
     assert!(rows.num_rows() > 0 && rows.num_rows() <= 91);

@@ -21,8 +21,20 @@ fn every_format_round_trips_every_demo_table() {
             let original = table.concat().unwrap();
             assert_eq!(back.num_rows(), original.num_rows(), "{format:?} {}", kind.name());
             for (i, field) in original.schema().fields().iter().enumerate() {
-                assert_eq!(schema.field(i).data_type(), field.data_type(), "{format:?} {}.{}", kind.name(), field.name());
-                assert_eq!(back.column(i).to_data(), original.column(i).to_data(), "{format:?} {}.{}", kind.name(), field.name());
+                assert_eq!(
+                    schema.field(i).data_type(),
+                    field.data_type(),
+                    "{format:?} {}.{}",
+                    kind.name(),
+                    field.name()
+                );
+                assert_eq!(
+                    back.column(i).to_data(),
+                    original.column(i).to_data(),
+                    "{format:?} {}.{}",
+                    kind.name(),
+                    field.name()
+                );
             }
             if matches!(format, Format::Parquet | Format::IpcFile | Format::IpcStream) {
                 assert_eq!(schema.fields(), original.schema().fields(), "{format:?} keeps field metadata");

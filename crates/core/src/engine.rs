@@ -87,9 +87,14 @@ impl Engine {
             None => Format::from_path(path)?,
         };
         if format == Format::Parquet {
-            let location = path.to_str().ok_or_else(|| Error::invalid("path", format!("'{}' is not valid UTF-8", path.display())))?;
+            let location = path
+                .to_str()
+                .ok_or_else(|| Error::invalid("path", format!("'{}' is not valid UTF-8", path.display())))?;
             if !path.exists() {
-                return Err(Error::io(path.display(), std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+                return Err(Error::io(
+                    path.display(),
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                ));
             }
             self.ctx.deregister_table(name)?;
             let ext = path.extension().and_then(|e| e.to_str()).map(|e| format!(".{e}")).unwrap_or_default();
@@ -206,9 +211,7 @@ struct BlockingStream {
 impl Iterator for BlockingStream {
     type Item = std::result::Result<RecordBatch, arrow::error::ArrowError>;
     fn next(&mut self) -> Option<Self::Item> {
-        self.runtime
-            .block_on(self.stream.next())
-            .map(|r| r.map_err(|e| arrow::error::ArrowError::from(Error::from(e))))
+        self.runtime.block_on(self.stream.next()).map(|r| r.map_err(|e| arrow::error::ArrowError::from(Error::from(e))))
     }
 }
 

@@ -78,9 +78,7 @@ pub enum Error {
     },
 
     /// Required columns are missing from an input table.
-    #[error(
-        "table '{table}' is missing required column(s) {missing:?}; columns present: {present:?}"
-    )]
+    #[error("table '{table}' is missing required column(s) {missing:?}; columns present: {present:?}")]
     MissingColumns {
         /// The canonical table.
         table: String,
@@ -173,10 +171,7 @@ pub enum Error {
 }
 
 fn fmt_bad_values(values: &[BadValue]) -> String {
-    let shown: Vec<String> = values
-        .iter()
-        .map(|v| format!("row {} = {:?}", v.row, v.value))
-        .collect();
+    let shown: Vec<String> = values.iter().map(|v| format!("row {} = {:?}", v.row, v.value)).collect();
     shown.join(", ")
 }
 
@@ -186,9 +181,7 @@ impl Error {
         use datafusion::error::DataFusionError as D;
         match self {
             Self::InvalidInput { .. } => ErrorCategory::InvalidInput,
-            Self::MissingColumns { .. } | Self::Cast { .. } | Self::Schema { .. } => {
-                ErrorCategory::Schema
-            }
+            Self::MissingColumns { .. } | Self::Cast { .. } | Self::Schema { .. } => ErrorCategory::Schema,
             Self::Config { .. } | Self::Json(_) => ErrorCategory::Config,
             Self::NotFitted { .. } => ErrorCategory::NotFitted,
             Self::Io { .. } | Self::Parquet(_) => ErrorCategory::Io,
@@ -213,26 +206,17 @@ impl Error {
 
     /// Shorthand for [`Error::InvalidInput`].
     pub fn invalid(context: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::InvalidInput {
-            context: context.into(),
-            message: message.into(),
-        }
+        Self::InvalidInput { context: context.into(), message: message.into() }
     }
 
     /// Shorthand for [`Error::Config`].
     pub fn config(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Config {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::Config { field: field.into(), message: message.into() }
     }
 
     /// Shorthand for [`Error::Io`] on a path.
     pub fn io(path: impl fmt::Display, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.to_string(),
-            source,
-        }
+        Self::Io { path: path.to_string(), source }
     }
 }
 

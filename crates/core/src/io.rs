@@ -122,10 +122,11 @@ fn open_file(path: &Path) -> Result<File> {
 }
 
 fn csv_delimiter(path: &Path, options: &ReadOptions) -> Result<u8> {
-    let c = options.delimiter.unwrap_or_else(|| {
-        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) { '\t' } else { ',' }
-    });
-    u8::try_from(c).map_err(|_| Error::config("delimiter", format!("the CSV delimiter must be one ASCII character, got {c:?}")))
+    let c = options
+        .delimiter
+        .unwrap_or_else(|| if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) { '\t' } else { ',' });
+    u8::try_from(c)
+        .map_err(|_| Error::config("delimiter", format!("the CSV delimiter must be one ASCII character, got {c:?}")))
 }
 
 /// Wraps a reader so that errors name the file.
@@ -169,7 +170,8 @@ pub fn open(path: impl AsRef<Path>, options: &ReadOptions) -> Result<BatchReader
             let schema = match &options.schema {
                 Some(s) => s.clone(),
                 None => {
-                    let fmt = arrow::csv::reader::Format::default().with_header(options.has_header).with_delimiter(delimiter);
+                    let fmt =
+                        arrow::csv::reader::Format::default().with_header(options.has_header).with_delimiter(delimiter);
                     let (schema, _) = fmt.infer_schema(&mut file, Some(options.infer_rows)).map_err(at)?;
                     file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path.display(), e))?;
                     Arc::new(schema)
@@ -189,20 +191,26 @@ pub fn open(path: impl AsRef<Path>, options: &ReadOptions) -> Result<BatchReader
                 Some(s) => s.clone(),
                 None => {
                     let (schema, _) =
-                        arrow::json::reader::infer_json_schema_from_seekable(&mut file, Some(options.infer_rows)).map_err(at)?;
+                        arrow::json::reader::infer_json_schema_from_seekable(&mut file, Some(options.infer_rows))
+                            .map_err(at)?;
                     file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path.display(), e))?;
                     Arc::new(schema)
                 }
             };
-            let reader = arrow::json::ReaderBuilder::new(schema).with_batch_size(options.batch_size).build(file).map_err(at)?;
+            let reader =
+                arrow::json::ReaderBuilder::new(schema).with_batch_size(options.batch_size).build(file).map_err(at)?;
             Box::new(reader)
         }
         Format::Parquet => {
             let builder = ParquetRecordBatchReaderBuilder::try_new(open_file(path)?)?;
             Box::new(builder.with_batch_size(options.batch_size).build()?)
         }
-        Format::IpcFile => Box::new(arrow::ipc::reader::FileReader::try_new(BufReader::new(open_file(path)?), None).map_err(at)?),
-        Format::IpcStream => Box::new(arrow::ipc::reader::StreamReader::try_new(BufReader::new(open_file(path)?), None).map_err(at)?),
+        Format::IpcFile => {
+            Box::new(arrow::ipc::reader::FileReader::try_new(BufReader::new(open_file(path)?), None).map_err(at)?)
+        }
+        Format::IpcStream => {
+            Box::new(arrow::ipc::reader::StreamReader::try_new(BufReader::new(open_file(path)?), None).map_err(at)?)
+        }
     };
     Ok(Box::new(Named { inner, path: path.to_path_buf() }))
 }
@@ -271,7 +279,9 @@ pub fn write(path: impl AsRef<Path>, reader: impl RecordBatchReader, options: &W
                 "snappy" => Compression::SNAPPY,
                 "zstd" => Compression::ZSTD(Default::default()),
                 "none" => Compression::UNCOMPRESSED,
-                other => return Err(Error::config("compression", format!("expected snappy, zstd or none, got '{other}'"))),
+                other => {
+                    return Err(Error::config("compression", format!("expected snappy, zstd or none, got '{other}'")));
+                }
             };
             let props = WriterProperties::builder().set_compression(compression).build();
             let mut w = ArrowWriter::try_new(file, schema, Some(props))?;
@@ -311,7 +321,12 @@ fn finish(path: &Path, mut w: BufWriter<File>) -> Result<()> {
 }
 
 /// Writes batches that are already in memory; returns the number of rows written.
-pub fn write_batches(path: impl AsRef<Path>, schema: SchemaRef, batches: &[RecordBatch], options: &WriteOptions) -> Result<usize> {
+pub fn write_batches(
+    path: impl AsRef<Path>,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+    options: &WriteOptions,
+) -> Result<usize> {
     let reader = arrow::record_batch::RecordBatchIterator::new(batches.iter().cloned().map(Ok), schema);
     write(path, reader, options)
 }
@@ -331,6 +346,8 @@ pub fn from_ipc_stream(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let reader = arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
         .map_err(|e| Error::invalid("Arrow IPC stream", e.to_string()))?;
     let schema = reader.schema();
-    let batches = reader.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| Error::invalid("Arrow IPC stream", e.to_string()))?;
+    let batches = reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::invalid("Arrow IPC stream", e.to_string()))?;
     Ok((schema, batches))
 }

@@ -1,1 +1,31 @@
-//! placeholder
+//! `accountscope._native`: the Python binding of accountscope (pyo3 + maturin).
+//!
+//! A binding only converts: Arrow data comes in through the Arrow PyCapsule interface (pyo3-arrow, so
+//! pyarrow, polars, pandas and duckdb objects all work without a copy) and leaves as [`table::Table`],
+//! which exports `__arrow_c_stream__`; keyword configurations arrive as JSON text and deserialize into the
+//! core's serde structs, so names and defaults are the core's; every heavy call releases the GIL; errors
+//! become the exception class of their category (defined in `accountscope/exceptions.py`).
+
+mod demo;
+mod engine;
+mod errors;
+mod io;
+mod table;
+
+use pyo3::prelude::*;
+
+/// The native module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", accountscope::VERSION)?;
+    m.add_class::<table::Table>()?;
+    m.add_class::<engine::Engine>()?;
+    m.add_class::<demo::Demo>()?;
+    m.add_function(wrap_pyfunction!(demo::generate_demo, m)?)?;
+    m.add_function(wrap_pyfunction!(io::read_file, m)?)?;
+    m.add_function(wrap_pyfunction!(io::write_file, m)?)?;
+    m.add_function(wrap_pyfunction!(io::conform, m)?)?;
+    m.add_function(wrap_pyfunction!(io::canonical_schema, m)?)?;
+    m.add_function(wrap_pyfunction!(io::table_names, m)?)?;
+    Ok(())
+}

@@ -11,8 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Date32Builder, StringArray, StringBuilder, TimestampMillisecondBuilder,
-    new_null_array,
+    Array, ArrayRef, AsArray, Date32Builder, StringArray, StringBuilder, TimestampMillisecondBuilder, new_null_array,
 };
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, Schema, SchemaRef};
@@ -228,11 +227,7 @@ impl Conformer {
     }
 
     fn label(&self, canonical: &str, source: &str) -> String {
-        if canonical == source {
-            canonical.to_string()
-        } else {
-            format!("{canonical} (input column '{source}')")
-        }
+        if canonical == source { canonical.to_string() } else { format!("{canonical} (input column '{source}')") }
     }
 
     /// Finds each canonical column in the input; returns the sources and the indices of extra columns.
@@ -301,11 +296,15 @@ impl Conformer {
         let is_text = matches!(array.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
         match (spec.data_type, is_text) {
             (ColumnType::Text, _) => {
-                let out = cast_with_options(&array, &target, &CastOptions::default())
-                    .map_err(|e| Error::Schema { context: context(), message: format!("cannot read {} as text: {e}", array.data_type()) })?;
+                let out = cast_with_options(&array, &target, &CastOptions::default()).map_err(|e| Error::Schema {
+                    context: context(),
+                    message: format!("cannot read {} as text: {e}", array.data_type()),
+                })?;
                 Ok((out, Vec::new()))
             }
-            (ColumnType::Date | ColumnType::Timestamp, true) => Ok(self.parse_temporal(&array, spec.data_type, self.rows_seen)?),
+            (ColumnType::Date | ColumnType::Timestamp, true) => {
+                Ok(self.parse_temporal(&array, spec.data_type, self.rows_seen)?)
+            }
             (_, true) => {
                 let trimmed = trim_to_utf8(&array)?;
                 cast_checked(&trimmed, &target, self.rows_seen, context)
@@ -317,7 +316,9 @@ impl Conformer {
                 let mut out = arrow::array::Int32Builder::with_capacity(floats.len());
                 for (i, v) in floats.iter().enumerate() {
                     match v {
-                        Some(x) if x.fract() == 0.0 && x >= i32::MIN as f64 && x <= i32::MAX as f64 => out.append_value(x as i32),
+                        Some(x) if x.fract() == 0.0 && x >= i32::MIN as f64 && x <= i32::MAX as f64 => {
+                            out.append_value(x as i32)
+                        }
                         Some(x) => {
                             bad.push(BadValue { row: self.rows_seen + i, value: x.to_string() });
                             out.append_null();
@@ -378,7 +379,9 @@ fn formats<'a>(configured: &'a [String], defaults: &'a [&'a str]) -> Vec<&'a str
 
 fn expected_text(spec: &ColumnSpec, mapping: &ColumnMapping) -> String {
     match spec.data_type {
-        ColumnType::Date => format!("a date in one of the formats {:?}", formats(&mapping.date_formats, DEFAULT_DATE_FORMATS)),
+        ColumnType::Date => {
+            format!("a date in one of the formats {:?}", formats(&mapping.date_formats, DEFAULT_DATE_FORMATS))
+        }
         ColumnType::Timestamp => format!(
             "a timestamp (RFC 3339 or one of {:?}, read as UTC)",
             formats(&mapping.timestamp_formats, DEFAULT_TIMESTAMP_FORMATS)
@@ -408,7 +411,12 @@ fn parse_timestamp_ms(s: &str, ts_formats: &[&str], date_formats: &[&str]) -> Op
         .ok()
         .map(|d| d.timestamp_millis())
         .or_else(|| DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z").ok().map(|d| d.timestamp_millis()))
-        .or_else(|| ts_formats.iter().find_map(|f| NaiveDateTime::parse_from_str(s, f).ok()).map(|d| d.and_utc().timestamp_millis()))
+        .or_else(|| {
+            ts_formats
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+                .map(|d| d.and_utc().timestamp_millis())
+        })
         .or_else(|| {
             date_formats
                 .iter()
@@ -433,8 +441,9 @@ fn cast_checked(
     offset: usize,
     context: impl Fn() -> String,
 ) -> Result<(ArrayRef, Vec<BadValue>)> {
-    let out = cast_with_options(array, target, &CastOptions { safe: true, ..Default::default() })
-        .map_err(|e| Error::Schema { context: context(), message: format!("cannot cast {} to {target}: {e}", array.data_type()) })?;
+    let out = cast_with_options(array, target, &CastOptions { safe: true, ..Default::default() }).map_err(|e| {
+        Error::Schema { context: context(), message: format!("cannot cast {} to {target}: {e}", array.data_type()) }
+    })?;
     let mut bad = Vec::new();
     if out.null_count() > array.null_count() {
         let formatter = ArrayFormatter::try_new(array.as_ref(), &FormatOptions::default())?;
@@ -460,4 +469,3 @@ fn map_values(array: &ArrayRef, map: &BTreeMap<String, String>) -> Result<ArrayR
     }
     Ok(Arc::new(b.finish()))
 }
-

@@ -11,8 +11,8 @@
 mod conform;
 
 pub use conform::{
-    CastFailure, CastPolicy, ColumnMapping, Conformed, Conformer, DEFAULT_DATE_FORMATS, DEFAULT_TIMESTAMP_FORMATS, ExtraColumns,
-    conform, days_since_epoch,
+    CastFailure, CastPolicy, ColumnMapping, Conformed, Conformer, DEFAULT_DATE_FORMATS, DEFAULT_TIMESTAMP_FORMATS,
+    ExtraColumns, conform, days_since_epoch,
 };
 
 use std::collections::HashMap;
@@ -98,12 +98,7 @@ impl ColumnType {
     }
 }
 
-const fn col(
-    name: &'static str,
-    data_type: ColumnType,
-    required: bool,
-    description: &'static str,
-) -> ColumnSpec {
+const fn col(name: &'static str, data_type: ColumnType, required: bool, description: &'static str) -> ColumnSpec {
     ColumnSpec { name, data_type, required, pii: false, description }
 }
 

@@ -68,7 +68,8 @@ pub(crate) const INDUSTRIES: [Industry; 7] = [
 ];
 
 /// Plans: name and list price per seat per month.
-pub(crate) const PLANS: [(&str, f64); 4] = [("Starter", 12.0), ("Growth", 25.0), ("Business", 45.0), ("Enterprise", 70.0)];
+pub(crate) const PLANS: [(&str, f64); 4] =
+    [("Starter", 12.0), ("Growth", 25.0), ("Business", 45.0), ("Enterprise", 70.0)];
 
 pub(crate) const REGIONS: [(&str, f64); 4] = [("NA", 0.45), ("EMEA", 0.30), ("APAC", 0.17), ("LATAM", 0.08)];
 
@@ -80,15 +81,34 @@ pub(crate) const NAME_SECOND: [&str; 20] = [
     "River", "Peak", "Field", "Stone", "Bridge", "Wave", "Forge", "Grove", "Point", "Path", "Light", "Works", "Cloud",
     "Signal", "Harvest", "Anchor", "Mill", "Beacon", "Vista", "Loop",
 ];
-pub(crate) const NAME_SUFFIX: [&str; 8] = ["Labs", "Inc", "Group", "Systems", "Partners", "Co", "Analytics", "Holdings"];
+pub(crate) const NAME_SUFFIX: [&str; 8] =
+    ["Labs", "Inc", "Group", "Systems", "Partners", "Co", "Analytics", "Holdings"];
 
 pub(crate) const PERSON_FIRST: [&str; 20] = [
-    "Ana", "Ben", "Chloe", "David", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Liam", "Maya", "Nikhil",
-    "Olga", "Pedro", "Quinn", "Rosa", "Sven", "Tara",
+    "Ana", "Ben", "Chloe", "David", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Liam", "Maya",
+    "Nikhil", "Olga", "Pedro", "Quinn", "Rosa", "Sven", "Tara",
 ];
 pub(crate) const PERSON_LAST: [&str; 20] = [
-    "Okafor", "Schmidt", "Tanaka", "Silva", "Novak", "Haddad", "Kowalski", "Moreau", "Jensen", "Rossi", "Nguyen",
-    "Brennan", "Costa", "Lindqvist", "Patel", "Ortiz", "Fischer", "Adeyemi", "Larsen", "Murphy",
+    "Okafor",
+    "Schmidt",
+    "Tanaka",
+    "Silva",
+    "Novak",
+    "Haddad",
+    "Kowalski",
+    "Moreau",
+    "Jensen",
+    "Rossi",
+    "Nguyen",
+    "Brennan",
+    "Costa",
+    "Lindqvist",
+    "Patel",
+    "Ortiz",
+    "Fischer",
+    "Adeyemi",
+    "Larsen",
+    "Murphy",
 ];
 
 pub(crate) const TICKET_CATEGORIES: [(&str, f64); 5] =
@@ -100,8 +120,11 @@ pub(crate) const COMMENTS_PROMOTER: [&str; 4] = [
     "Reporting saves us hours each week.",
     "Easy to roll out to new teams.",
 ];
-pub(crate) const COMMENTS_PASSIVE: [&str; 3] =
-    ["Does the job, a few rough edges.", "Good, but pricing is high for what we use.", "Would like better integrations."];
+pub(crate) const COMMENTS_PASSIVE: [&str; 3] = [
+    "Does the job, a few rough edges.",
+    "Good, but pricing is high for what we use.",
+    "Would like better integrations.",
+];
 pub(crate) const COMMENTS_DETRACTOR: [&str; 4] = [
     "Too many bugs lately and tickets stay open.",
     "Adoption has dropped since our sponsor left.",

@@ -143,7 +143,10 @@ impl Raw {
 /// text tables are held in memory).
 pub fn dirty(portfolio: &Portfolio, config: &DirtyConfig) -> Result<DirtyPortfolio> {
     if !(0.0..=0.05).contains(&config.rate) {
-        return Err(Error::config("dirty.rate", format!("must be in 0..=0.05 so that defects do not overlap, got {}", config.rate)));
+        return Err(Error::config(
+            "dirty.rate",
+            format!("must be in 0..=0.05 so that defects do not overlap, got {}", config.rate),
+        ));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut defects = Vec::new();
@@ -176,7 +179,8 @@ fn to_raw(table: &Table, kind: TableKind, config: &DirtyConfig) -> Result<Raw> {
         let latest = portfolio_latest(&batch)?;
         vec![Some(fmt_ts(latest + delay)); batch.num_rows()]
     } else {
-        let i = names.iter().position(|n| n == day_col).ok_or_else(|| Error::Internal(format!("dirty: no {day_col}")))?;
+        let i =
+            names.iter().position(|n| n == day_col).ok_or_else(|| Error::Internal(format!("dirty: no {day_col}")))?;
         cols[i].iter().map(|v| v.as_deref().and_then(parse_day_start).map(|t| fmt_ts(t + delay))).collect()
     };
     names.push("loaded_at".into());
@@ -204,7 +208,11 @@ fn fmt_ts(t: chrono::NaiveDateTime) -> String {
 fn from_raw(raw: &Raw) -> Result<Table> {
     let fields: Vec<Field> = raw.names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect();
     let schema: SchemaRef = Arc::new(Schema::new(fields));
-    let cols: Vec<ArrayRef> = raw.cols.iter().map(|c| Arc::new(c.iter().map(|v| v.as_deref()).collect::<StringArray>()) as ArrayRef).collect();
+    let cols: Vec<ArrayRef> = raw
+        .cols
+        .iter()
+        .map(|c| Arc::new(c.iter().map(|v| v.as_deref()).collect::<StringArray>()) as ArrayRef)
+        .collect();
     Ok(Table::from_batch(RecordBatch::try_new(schema, cols)?))
 }
 
@@ -266,7 +274,13 @@ fn plan(kind: TableKind) -> &'static [(DefectKind, &'static str)] {
     }
 }
 
-fn inject(kind: TableKind, raw: &mut Raw, config: &DirtyConfig, rng: &mut ChaCha8Rng, defects: &mut Vec<Defect>) -> Result<()> {
+fn inject(
+    kind: TableKind,
+    raw: &mut Raw,
+    config: &DirtyConfig,
+    rng: &mut ChaCha8Rng,
+    defects: &mut Vec<Defect>,
+) -> Result<()> {
     let original_rows = raw.rows();
     if original_rows == 0 {
         return Ok(());
@@ -331,7 +345,9 @@ fn applies(raw: &Raw, r: usize, defect: DefectKind, column: &str) -> Result<bool
         (DefectKind::CrossColumn, "closed_at") => raw.get(r, "closed_at")?.is_some(),
         (DefectKind::CrossColumn, "renewal_date") => raw.get(r, "renewal_date")?.is_some(),
         (DefectKind::OutOfRange, "csat") => raw.get(r, "csat")?.is_some(),
-        (DefectKind::OutOfRange, "arr") => raw.get(r, "arr")?.and_then(|v| v.parse::<f64>().ok()).is_some_and(|v| v > 0.0),
+        (DefectKind::OutOfRange, "arr") => {
+            raw.get(r, "arr")?.and_then(|v| v.parse::<f64>().ok()).is_some_and(|v| v > 0.0)
+        }
         (DefectKind::KeyDuplicate, _) => true,
         (DefectKind::ExactDuplicate, _) => true,
         (_, c) => raw.get(r, c)?.is_some(),
@@ -354,7 +370,9 @@ fn mutate(raw: &Raw, r: usize, defect: DefectKind, column: &str, rng: &mut ChaCh
         (DefectKind::OutOfRange, "active_users") => Some(format!("-{}", rng.random_range(1..50))),
         (DefectKind::OutOfRange, "csat") => Some(rng.random_range(6..10).to_string()),
         (DefectKind::OutOfRange, _) => Some(if rng.random::<bool>() { "11".into() } else { "-1".into() }),
-        (DefectKind::InvalidCategory, "segment") => Some(["Enterprize", "smb ", "Mid Market"][rng.random_range(0..3)].into()),
+        (DefectKind::InvalidCategory, "segment") => {
+            Some(["Enterprize", "smb ", "Mid Market"][rng.random_range(0..3)].into())
+        }
         (DefectKind::InvalidCategory, "region") => Some("Mars".into()),
         (DefectKind::InvalidCategory, "priority") => Some("P1".into()),
         (DefectKind::InvalidCategory, _) => Some("upgrade".into()),

@@ -83,13 +83,22 @@ impl DemoConfig {
             return Err(Error::config("demo.accounts", format!("must be 1..=999999, got {}", self.accounts)));
         }
         if (self.end - self.start).num_days() < 90 {
-            return Err(Error::config("demo.end", format!("must be at least 90 days after start ({} .. {})", self.start, self.end)));
+            return Err(Error::config(
+                "demo.end",
+                format!("must be at least 90 days after start ({} .. {})", self.start, self.end),
+            ));
         }
         if self.segment_mix.iter().any(|w| !w.is_finite() || *w < 0.0) || self.segment_mix.iter().sum::<f64>() <= 0.0 {
-            return Err(Error::config("demo.segment_mix", format!("must be three non-negative weights with a positive sum, got {:?}", self.segment_mix)));
+            return Err(Error::config(
+                "demo.segment_mix",
+                format!("must be three non-negative weights with a positive sum, got {:?}", self.segment_mix),
+            ));
         }
         if !self.anomalies_per_year.is_finite() || !(0.0..=50.0).contains(&self.anomalies_per_year) {
-            return Err(Error::config("demo.anomalies_per_year", format!("must be in 0..=50, got {}", self.anomalies_per_year)));
+            return Err(Error::config(
+                "demo.anomalies_per_year",
+                format!("must be in 0..=50, got {}", self.anomalies_per_year),
+            ));
         }
         if !self.churn_shift.is_finite() || !(-10.0..=10.0).contains(&self.churn_shift) {
             return Err(Error::config("demo.churn_shift", format!("must be in -10..=10, got {}", self.churn_shift)));
@@ -291,10 +300,15 @@ impl Chunk {
         let tickets = RecordBatch::try_new(
             TableKind::Tickets.schema(),
             vec![
-                arr(tickets.iter().map(|(i, n, _)| Some(format!("TCK-{:06}-{:05}", first + i + 1, n + 1))).collect::<StringArray>()),
+                arr(tickets
+                    .iter()
+                    .map(|(i, n, _)| Some(format!("TCK-{:06}-{:05}", first + i + 1, n + 1)))
+                    .collect::<StringArray>()),
                 repeated_ids(first, a.iter().map(|x| x.tickets.len())),
-                arr(TimestampMillisecondArray::from(tickets.iter().map(|(_, _, t)| t.opened_ms).collect::<Vec<_>>()).with_timezone("UTC")),
-                arr(TimestampMillisecondArray::from(tickets.iter().map(|(_, _, t)| t.closed_ms).collect::<Vec<_>>()).with_timezone("UTC")),
+                arr(TimestampMillisecondArray::from(tickets.iter().map(|(_, _, t)| t.opened_ms).collect::<Vec<_>>())
+                    .with_timezone("UTC")),
+                arr(TimestampMillisecondArray::from(tickets.iter().map(|(_, _, t)| t.closed_ms).collect::<Vec<_>>())
+                    .with_timezone("UTC")),
                 arr(tickets.iter().map(|(_, _, t)| Some(t.priority)).collect::<StringArray>()),
                 arr(tickets.iter().map(|(_, _, t)| Some(t.category)).collect::<StringArray>()),
                 arr(tickets.iter().map(|(_, _, t)| t.csat).collect::<Int32Array>()),
@@ -306,7 +320,10 @@ impl Chunk {
         let surveys = RecordBatch::try_new(
             TableKind::Surveys.schema(),
             vec![
-                arr(surveys.iter().map(|(i, n, _)| Some(format!("NPS-{:06}-{:04}", first + i + 1, n + 1))).collect::<StringArray>()),
+                arr(surveys
+                    .iter()
+                    .map(|(i, n, _)| Some(format!("NPS-{:06}-{:04}", first + i + 1, n + 1)))
+                    .collect::<StringArray>()),
                 repeated_ids(first, a.iter().map(|x| x.surveys.len())),
                 arr(surveys.iter().map(|(_, _, s)| Some(s.day)).collect::<Date32Array>()),
                 arr(surveys.iter().map(|(_, _, s)| Some(s.nps)).collect::<Int32Array>()),
@@ -320,7 +337,10 @@ impl Chunk {
         let revenue_batch = RecordBatch::try_new(
             TableKind::Revenue.schema(),
             vec![
-                arr(revenue.iter().map(|(i, n, _)| Some(format!("REV-{:06}-{:04}", first + i + 1, n + 1))).collect::<StringArray>()),
+                arr(revenue
+                    .iter()
+                    .map(|(i, n, _)| Some(format!("REV-{:06}-{:04}", first + i + 1, n + 1)))
+                    .collect::<StringArray>()),
                 repeated_ids(first, a.iter().map(|x| x.revenue.len())),
                 arr(revenue.iter().map(|(_, _, r)| Some(r.day)).collect::<Date32Array>()),
                 arr(revenue.iter().map(|(_, _, r)| Some(r.kind)).collect::<StringArray>()),

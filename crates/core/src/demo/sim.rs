@@ -291,11 +291,8 @@ pub(crate) fn simulate(config: &DemoConfig, cal: &Calendar, rng: &mut ChaCha8Rng
     let logins_per_user = rng.random_range(1.2..2.0);
     let sessions_per_login = rng.random_range(1.1..1.8);
     let breadth = rng.random_range(0.3..0.9);
-    let api_intensity = if seg == 0 && rng.random::<f64>() < 0.4 {
-        0.0
-    } else {
-        [20.0, 40.0, 80.0][seg] * (0.8 * normal(rng)).exp()
-    };
+    let api_intensity =
+        if seg == 0 && rng.random::<f64>() < 0.4 { 0.0 } else { [20.0, 40.0, 80.0][seg] * (0.8 * normal(rng)).exp() };
     let nps_bias = 0.8 * normal(rng);
 
     // Planted anomalies, at least three weeks after the first simulated day.
@@ -308,12 +305,30 @@ pub(crate) fn simulate(config: &DemoConfig, cal: &Calendar, rng: &mut ChaCha8Rng
         let a_start = rng.random_range(sim_start + 21..cal.end - 7);
         let roll = rng.random::<f64>();
         let a = if roll < 0.4 {
-            Anomaly { kind: "outage", metric: "all", start: a_start, end: a_start + rng.random_range(0..2), magnitude: Some(rng.random_range(0.02..0.2)) }
+            Anomaly {
+                kind: "outage",
+                metric: "all",
+                start: a_start,
+                end: a_start + rng.random_range(0..2),
+                magnitude: Some(rng.random_range(0.02..0.2)),
+            }
         } else if roll < 0.75 {
             let metric = if api_intensity > 0.0 { "api_calls" } else { "sessions" };
-            Anomaly { kind: "usage_spike", metric, start: a_start, end: a_start + rng.random_range(0..3), magnitude: Some(rng.random_range(4.0..10.0)) }
+            Anomaly {
+                kind: "usage_spike",
+                metric,
+                start: a_start,
+                end: a_start + rng.random_range(0..3),
+                magnitude: Some(rng.random_range(4.0..10.0)),
+            }
         } else {
-            Anomaly { kind: "data_gap", metric: "all", start: a_start, end: a_start + rng.random_range(1..7), magnitude: None }
+            Anomaly {
+                kind: "data_gap",
+                metric: "all",
+                start: a_start,
+                end: a_start + rng.random_range(1..7),
+                magnitude: None,
+            }
         };
         anomalies.push(a);
     }
@@ -322,7 +337,13 @@ pub(crate) fn simulate(config: &DemoConfig, cal: &Calendar, rng: &mut ChaCha8Rng
     let mut latent_active: Vec<f64> = Vec::with_capacity((cal.end - sim_start + 1) as usize);
     let mut tickets: Vec<Ticket> = Vec::new();
     let mut surveys: Vec<Survey> = Vec::new();
-    let mut revenue = vec![RevenueEvent { day: start, kind: "new", mrr_delta: f64::from(seats) * price, seats_before: 0, seats_after: seats }];
+    let mut revenue = vec![RevenueEvent {
+        day: start,
+        kind: "new",
+        mrr_delta: f64::from(seats) * price,
+        seats_before: 0,
+        seats_after: seats,
+    }];
     let mut next_renewal = start;
     while next_renewal <= sim_start {
         next_renewal = add_months(next_renewal, term);
@@ -348,13 +369,17 @@ pub(crate) fn simulate(config: &DemoConfig, cal: &Calendar, rng: &mut ChaCha8Rng
                 (Cause::DecliningUsage, 2.5 * usage_decline(&latent_active)),
                 (Cause::SevereTickets, 1.3 * f64::from(u8::from(severe_unresolved(&tickets, day, 90) > 0))),
                 (Cause::LowNps, 1.4 * f64::from(u8::from(low_nps(&surveys, day)))),
-                (Cause::ChampionLoss, 1.6 * f64::from(u8::from(champion_lost.is_some_and(|c| c <= day && day - c <= 180)))),
+                (
+                    Cause::ChampionLoss,
+                    1.6 * f64::from(u8::from(champion_lost.is_some_and(|c| c <= day && day - c <= 180))),
+                ),
             ];
             let b0 = if term == 1 { -4.7 } else { [-2.2, -2.6, -3.0][seg] };
             let logit = b0 + config.churn_shift + drivers.iter().map(|(_, c)| c).sum::<f64>();
             last_p = sigmoid(logit);
             if rng.random::<f64>() < last_p && next_renewal <= cal.end {
-                let (cause, contribution) = drivers.iter().copied().fold((Cause::Other, 0.0), |best, d| if d.1 > best.1 { d } else { best });
+                let (cause, contribution) =
+                    drivers.iter().copied().fold((Cause::Other, 0.0), |best, d| if d.1 > best.1 { d } else { best });
                 churn = Some((next_renewal, if contribution > 0.0 { cause } else { Cause::Other }));
             }
         }
@@ -363,14 +388,32 @@ pub(crate) fn simulate(config: &DemoConfig, cal: &Calendar, rng: &mut ChaCha8Rng
             let before = seats;
             if util > 0.9 && rng.random::<f64>() < 0.6 {
                 seats = (f64::from(seats) * rng.random_range(1.1..1.5)).round() as i32;
-                revenue.push(RevenueEvent { day, kind: "expansion", mrr_delta: f64::from(seats - before) * price, seats_before: before, seats_after: seats });
+                revenue.push(RevenueEvent {
+                    day,
+                    kind: "expansion",
+                    mrr_delta: f64::from(seats - before) * price,
+                    seats_before: before,
+                    seats_after: seats,
+                });
             } else if util < 0.5 && rng.random::<f64>() < 0.5 {
                 seats = ((f64::from(before) * util * 1.15).round() as i32).max(lo as i32 / 2).min(before);
                 if seats < before {
-                    revenue.push(RevenueEvent { day, kind: "contraction", mrr_delta: f64::from(seats - before) * price, seats_before: before, seats_after: seats });
+                    revenue.push(RevenueEvent {
+                        day,
+                        kind: "contraction",
+                        mrr_delta: f64::from(seats - before) * price,
+                        seats_before: before,
+                        seats_after: seats,
+                    });
                 }
             }
-            revenue.push(RevenueEvent { day, kind: "renewal", mrr_delta: 0.0, seats_before: seats, seats_after: seats });
+            revenue.push(RevenueEvent {
+                day,
+                kind: "renewal",
+                mrr_delta: 0.0,
+                seats_before: seats,
+                seats_after: seats,
+            });
             next_renewal = add_months(next_renewal, term);
         }
         if churn.is_none() && day == next_midterm {
@@ -378,7 +421,13 @@ pub(crate) fn simulate(config: &DemoConfig, cal: &Calendar, rng: &mut ChaCha8Rng
             if term > 1 && recent_utilisation(&usage, seats, 30) > 0.95 && rng.random::<f64>() < 0.35 {
                 let before = seats;
                 seats = (f64::from(seats) * rng.random_range(1.1..1.3)).round() as i32;
-                revenue.push(RevenueEvent { day, kind: "expansion", mrr_delta: f64::from(seats - before) * price, seats_before: before, seats_after: seats });
+                revenue.push(RevenueEvent {
+                    day,
+                    kind: "expansion",
+                    mrr_delta: f64::from(seats - before) * price,
+                    seats_before: before,
+                    seats_after: seats,
+                });
             }
         }
 
@@ -386,7 +435,8 @@ pub(crate) fn simulate(config: &DemoConfig, cal: &Calendar, rng: &mut ChaCha8Rng
         let g = latent.g(day);
         ar = 0.9 * ar + 0.05 * normal(rng);
         let team = (team0 * (0.7 * g).exp()).round().clamp(1.0, f64::from(seats)) as i32;
-        let mut p = (latent.a0 * latent.ramp(day) * latent.champion_factor(day) * (0.6 * g + ar).exp()).clamp(0.0, 0.98);
+        let mut p =
+            (latent.a0 * latent.ramp(day) * latent.champion_factor(day) * (0.6 * g + ar).exp()).clamp(0.0, 0.98);
         if let Some((churn_day, _)) = churn {
             let left = f64::from(churn_day - day);
             if left <= 30.0 {
@@ -412,7 +462,9 @@ pub(crate) fn simulate(config: &DemoConfig, cal: &Calendar, rng: &mut ChaCha8Rng
         let logins = (active * logins_per_user * (0.1 * normal(rng)).exp()).round();
         let mut sessions = (logins * sessions_per_login * (0.1 * normal(rng)).exp()).round();
         let features = if active > 0.0 {
-            (20.0 * breadth * latent.health(day).sqrt() * (1.0 - (-active / (3.0 + 0.05 * n)).exp())).round().clamp(1.0, 20.0)
+            (20.0 * breadth * latent.health(day).sqrt() * (1.0 - (-active / (3.0 + 0.05 * n)).exp()))
+                .round()
+                .clamp(1.0, 20.0)
         } else {
             0.0
         };
@@ -463,7 +515,10 @@ pub(crate) fn simulate(config: &DemoConfig, cal: &Calendar, rng: &mut ChaCha8Rng
             campaign.next();
             let severe = severe_unresolved(&tickets, day, 60) > 0;
             let champion_recent = champion_lost.is_some_and(|c| c <= day && day - c <= 180);
-            let mu = 8.3 + nps_bias - 3.5 * (1.0 - h) - 2.0 * f64::from(u8::from(champion_recent)) - 1.5 * f64::from(u8::from(severe));
+            let mu = 8.3 + nps_bias
+                - 3.5 * (1.0 - h)
+                - 2.0 * f64::from(u8::from(champion_recent))
+                - 1.5 * f64::from(u8::from(severe));
             for _ in 0..CONTACTS[seg] {
                 if rng.random::<f64>() < 0.45 {
                     let answer_day = day + rng.random_range(0..14);
@@ -488,7 +543,13 @@ pub(crate) fn simulate(config: &DemoConfig, cal: &Calendar, rng: &mut ChaCha8Rng
 
     let mrr: f64 = revenue.iter().map(|r| r.mrr_delta).sum();
     if let Some((churn_day, _)) = churn {
-        revenue.push(RevenueEvent { day: churn_day, kind: "churn", mrr_delta: -mrr, seats_before: seats, seats_after: 0 });
+        revenue.push(RevenueEvent {
+            day: churn_day,
+            kind: "churn",
+            mrr_delta: -mrr,
+            seats_before: seats,
+            seats_after: 0,
+        });
         anomalies.retain(|a| a.start < churn_day);
     }
     let last_day = churn.map_or(cal.end, |(c, _)| c - 1);
@@ -543,7 +604,14 @@ pub(crate) fn simulate(config: &DemoConfig, cal: &Calendar, rng: &mut ChaCha8Rng
     }
 }
 
-fn make_ticket(rng: &mut ChaCha8Rng, day: i32, priority: &'static str, category: &'static str, h: f64, end: i32) -> Ticket {
+fn make_ticket(
+    rng: &mut ChaCha8Rng,
+    day: i32,
+    priority: &'static str,
+    category: &'static str,
+    h: f64,
+    end: i32,
+) -> Ticket {
     let opened_ms = i64::from(day) * DAY_MS + rng.random_range(7 * 3_600_000..19 * 3_600_000);
     let severe = priority == "urgent" || priority == "high";
     let median_hours = match priority {
@@ -559,9 +627,9 @@ fn make_ticket(rng: &mut ChaCha8Rng, day: i32, priority: &'static str, category:
     };
     let closed = opened_ms + (hours * 3_600_000.0) as i64;
     let closed_ms = (closed < (i64::from(end) + 1) * DAY_MS).then_some(closed);
-    let csat = closed_ms.filter(|_| rng.random::<f64>() < 0.4).map(|_| {
-        (4.3 - 0.02 * hours / 24.0 - 1.2 * (1.0 - h) + 0.8 * normal(rng)).round().clamp(1.0, 5.0) as i32
-    });
+    let csat = closed_ms
+        .filter(|_| rng.random::<f64>() < 0.4)
+        .map(|_| (4.3 - 0.02 * hours / 24.0 - 1.2 * (1.0 - h) + 0.8 * normal(rng)).round().clamp(1.0, 5.0) as i32);
     Ticket { opened_ms, closed_ms, priority, category, csat }
 }
 
