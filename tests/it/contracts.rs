@@ -208,3 +208,24 @@ fn timestamps_parse_rfc3339_offsets_and_naive_forms_as_utc() {
     let eight = 1_709_280_000_000; // 2024-03-01T08:00:00Z
     assert_eq!(opened.values().to_vec(), vec![eight, eight, eight - 8 * 3_600_000]);
 }
+
+#[test]
+fn data_model_doc_lists_every_column() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/data-model.md")).unwrap();
+    for kind in TableKind::ALL {
+        let section = doc.split(&format!("### `{}`", kind.name())).nth(1).expect("a section per table");
+        let section = section.split("### ").next().unwrap();
+        for c in kind.columns() {
+            let arrow = match c.data_type {
+                accountscope::contracts::ColumnType::Text => "Utf8",
+                accountscope::contracts::ColumnType::Date => "Date32",
+                accountscope::contracts::ColumnType::Timestamp => "Timestamp(ms, \"UTC\")",
+                accountscope::contracts::ColumnType::Count => "Int32",
+                accountscope::contracts::ColumnType::Float => "Float64",
+                accountscope::contracts::ColumnType::Bool => "Boolean",
+            };
+            let row = format!("| `{}` | {} | {} |", c.name, arrow, if c.required { "yes" } else { "no" });
+            assert!(section.contains(&row), "docs/data-model.md lacks {row} in {}", kind.name());
+        }
+    }
+}

@@ -10,6 +10,8 @@
 
 mod catalog;
 mod dirty;
+mod records;
+mod signals;
 mod sim;
 
 pub use dirty::{DefectKind, DirtyConfig, DirtyPortfolio, dirty};
@@ -32,7 +34,7 @@ use crate::contracts::TableKind;
 use crate::error::{Error, Result};
 use crate::portfolio::Portfolio;
 use crate::table::Table;
-use sim::{Account, Calendar};
+use records::{Account, Calendar};
 
 /// Accounts simulated per parallel task (and rows of the accounts table per batch).
 const CHUNK: usize = 128;
@@ -277,7 +279,7 @@ impl Chunk {
             ],
         )?;
 
-        let flat = |f: fn(&sim::Usage) -> &Vec<i32>| -> ArrayRef {
+        let flat = |f: fn(&records::Usage) -> &Vec<i32>| -> ArrayRef {
             arr(Int32Array::from(a.iter().flat_map(|x| f(&x.usage).iter().copied()).collect::<Vec<i32>>()))
         };
         let usage = RecordBatch::try_new(
@@ -295,7 +297,7 @@ impl Chunk {
             ],
         )?;
 
-        let tickets: Vec<(usize, usize, &sim::Ticket)> =
+        let tickets: Vec<(usize, usize, &records::Ticket)> =
             a.iter().enumerate().flat_map(|(i, x)| x.tickets.iter().enumerate().map(move |(n, t)| (i, n, t))).collect();
         let tickets = RecordBatch::try_new(
             TableKind::Tickets.schema(),
@@ -315,7 +317,7 @@ impl Chunk {
             ],
         )?;
 
-        let surveys: Vec<(usize, usize, &sim::Survey)> =
+        let surveys: Vec<(usize, usize, &records::Survey)> =
             a.iter().enumerate().flat_map(|(i, x)| x.surveys.iter().enumerate().map(move |(n, s)| (i, n, s))).collect();
         let surveys = RecordBatch::try_new(
             TableKind::Surveys.schema(),
@@ -331,7 +333,7 @@ impl Chunk {
             ],
         )?;
 
-        let revenue: Vec<(usize, usize, &sim::RevenueEvent)> =
+        let revenue: Vec<(usize, usize, &records::RevenueEvent)> =
             a.iter().enumerate().flat_map(|(i, x)| x.revenue.iter().enumerate().map(move |(n, r)| (i, n, r))).collect();
         let money = |v: f64| (v * 100.0).round() / 100.0;
         let revenue_batch = RecordBatch::try_new(
@@ -358,7 +360,7 @@ impl Chunk {
             ],
         )?;
 
-        let expansions: Vec<(usize, &sim::RevenueEvent)> = a
+        let expansions: Vec<(usize, &records::RevenueEvent)> = a
             .iter()
             .enumerate()
             .flat_map(|(i, x)| x.revenue.iter().filter(|r| r.kind == "expansion").map(move |r| (i, r)))
@@ -379,7 +381,7 @@ impl Chunk {
                 arr(a.iter().map(|x| Some(x.industry.weekend_factor < 1.0)).collect::<BooleanArray>()),
                 arr(a.iter().map(|x| Some(x.industry.weekend_factor)).collect::<Float64Array>()),
                 arr(a.iter().map(|x| Some(x.industry.yearly.name())).collect::<StringArray>()),
-                arr(a.iter().map(|x| Some(x.trend)).collect::<StringArray>()),
+                arr(a.iter().map(|x| Some(x.trend.name())).collect::<StringArray>()),
                 arr(a.iter().map(|x| Some(x.trend_slope)).collect::<Float64Array>()),
                 arr(a.iter().map(|x| x.decline_start.map(|d| d.min(cal.end))).collect::<Date32Array>()),
                 arr(a.iter().map(|x| x.champion_lost).collect::<Date32Array>()),
@@ -390,7 +392,7 @@ impl Chunk {
             ],
         )?;
 
-        let anomalies: Vec<(usize, &sim::Anomaly)> =
+        let anomalies: Vec<(usize, &records::Anomaly)> =
             a.iter().enumerate().flat_map(|(i, x)| x.anomalies.iter().map(move |an| (i, an))).collect();
         let truth_anomalies = RecordBatch::try_new(
             truth_anomalies_schema(),
@@ -404,7 +406,7 @@ impl Chunk {
             ],
         )?;
 
-        let seats: Vec<(usize, &sim::RevenueEvent)> = a
+        let seats: Vec<(usize, &records::RevenueEvent)> = a
             .iter()
             .enumerate()
             .flat_map(|(i, x)| x.revenue.iter().filter(|r| r.kind != "renewal").map(move |r| (i, r)))
