@@ -251,28 +251,28 @@ pub fn write(path: impl AsRef<Path>, reader: impl RecordBatchReader, options: &W
     let schema = reader.schema();
     let file = BufWriter::new(File::create(path).map_err(|e| Error::io(path.display(), e))?);
     let mut rows = 0;
-    let mut count = |b: &RecordBatch| rows += b.num_rows();
+    // Feeds every batch of the stream to one writer's `write`, counting rows.
+    let drain = |mut write: Box<dyn FnMut(&RecordBatch) -> Result<()> + '_>| -> Result<()> {
+        for batch in reader {
+            let batch = batch.map_err(crate::error::from_arrow)?;
+            rows += batch.num_rows();
+            write(&batch)?;
+        }
+        Ok(())
+    };
     match format {
         Format::Csv => {
             let delimiter = u8::try_from(options.delimiter)
                 .map_err(|_| Error::config("delimiter", "the CSV delimiter must be one ASCII character"))?;
             let mut w = arrow::csv::WriterBuilder::new().with_delimiter(delimiter).build(file);
-            for b in reader {
-                let b = b?;
-                count(&b);
-                w.write(&b)?;
-            }
-            finish(path, w.into_inner())?;
+            drain(Box::new(|b| Ok(w.write(b)?)))?;
+            flush(path, w.into_inner())?;
         }
         Format::JsonLines => {
             let mut w = arrow::json::LineDelimitedWriter::new(file);
-            for b in reader {
-                let b = b?;
-                count(&b);
-                w.write(&b)?;
-            }
+            drain(Box::new(|b| Ok(w.write(b)?)))?;
             w.finish()?;
-            finish(path, w.into_inner())?;
+            flush(path, w.into_inner())?;
         }
         Format::Parquet => {
             let compression = match options.compression.as_str() {
@@ -285,38 +285,26 @@ pub fn write(path: impl AsRef<Path>, reader: impl RecordBatchReader, options: &W
             };
             let props = WriterProperties::builder().set_compression(compression).build();
             let mut w = ArrowWriter::try_new(file, schema, Some(props))?;
-            for b in reader {
-                let b = b?;
-                count(&b);
-                w.write(&b)?;
-            }
+            drain(Box::new(|b| Ok(w.write(b)?)))?;
             w.close()?;
         }
         Format::IpcFile => {
             let mut w = arrow::ipc::writer::FileWriter::try_new(file, &schema)?;
-            for b in reader {
-                let b = b?;
-                count(&b);
-                w.write(&b)?;
-            }
+            drain(Box::new(|b| Ok(w.write(b)?)))?;
             w.finish()?;
-            finish(path, w.into_inner()?)?;
+            flush(path, w.into_inner()?)?;
         }
         Format::IpcStream => {
             let mut w = arrow::ipc::writer::StreamWriter::try_new(file, &schema)?;
-            for b in reader {
-                let b = b?;
-                count(&b);
-                w.write(&b)?;
-            }
+            drain(Box::new(|b| Ok(w.write(b)?)))?;
             w.finish()?;
-            finish(path, w.into_inner()?)?;
+            flush(path, w.into_inner()?)?;
         }
     }
     Ok(rows)
 }
 
-fn finish(path: &Path, mut w: BufWriter<File>) -> Result<()> {
+fn flush(path: &Path, mut w: BufWriter<File>) -> Result<()> {
     w.flush().map_err(|e| Error::io(path.display(), e))
 }
 
