@@ -153,3 +153,12 @@ def test_stubs_match_the_native_module() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_python_quickstart_runs() -> None:
+    import pathlib
+
+    script = pathlib.Path(__file__).resolve().parents[3] / "examples" / "python" / "quickstart.py"
+    result = subprocess.run([sys.executable, str(script), "150"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "portfolio by segment" in result.stdout and "read back" in result.stdout
