@@ -6,3 +6,4 @@ mod demo;
 mod dirty;
 mod engine;
 mod io;
+mod trend;

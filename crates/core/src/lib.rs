@@ -7,6 +7,7 @@ pub mod error;
 pub mod io;
 pub mod portfolio;
 pub mod table;
+pub mod trend;
 
 pub use contracts::{ColumnMapping, TableKind};
 pub use demo::{Demo, DemoConfig, generate};

@@ -1,0 +1,230 @@
+//! Trend analysis of many series at once: per account (or any id columns) and metric, the Mann-Kendall
+//! test, Sen's slope and the OLS slope, each series with a status and a reason so bad input is reported,
+//! never turned into a silently wrong number.
+//!
+//! The statistics follow Gilbert (1987) and are checked against pymannkendall and scipy
+//! ([`significance`]). Series are independent, so they run in parallel with rayon; output order is the
+//! sorted series key, so results do not depend on the number of threads.
+
+pub mod significance;
+
+pub use significance::{Direction, MannKendall, OlsSlope, SenSlope, mann_kendall, ols_slope, sen_slope};
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::table::Table;
+
+/// Which series to test and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrendTestConfig {
+    /// Columns that identify a series (cast to text).
+    pub id_columns: Vec<String>,
+    /// The time column: a date or a timestamp. Slopes are per day.
+    pub time_column: String,
+    /// The numeric columns to test, each its own series.
+    pub value_columns: Vec<String>,
+    /// Significance level of the tests and the confidence intervals.
+    pub alpha: f64,
+    /// Series with fewer finite observations get status `too_short`.
+    pub min_points: usize,
+}
+
+impl Default for TrendTestConfig {
+    fn default() -> Self {
+        Self {
+            id_columns: vec!["account_id".into()],
+            time_column: "date".into(),
+            value_columns: vec!["active_users".into()],
+            alpha: 0.05,
+            min_points: 10,
+        }
+    }
+}
+
+impl TrendTestConfig {
+    /// Checks the fields that do not depend on the data.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(Error::config("trend.alpha", format!("must be in (0, 1), got {}", self.alpha)));
+        }
+        if self.min_points < 3 {
+            return Err(Error::config("trend.min_points", format!("must be at least 3, got {}", self.min_points)));
+        }
+        if self.value_columns.is_empty() {
+            return Err(Error::config("trend.value_columns", "name at least one column"));
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of one series.
+#[derive(Debug, Clone, PartialEq)]
+struct SeriesResult {
+    n: usize,
+    status: &'static str,
+    reason: String,
+    mk: Option<MannKendall>,
+    sen: Option<SenSlope>,
+    ols: Option<OlsSlope>,
+}
+
+/// Tests every series of `table`; see the module documentation for the output columns.
+///
+/// Output: the id columns, `metric`, `n` (finite observations used), `status` (`ok`, `constant`,
+/// `too_short`, `duplicate_times`), `reason`, `mk_s`, `mk_z`, `mk_p`, `tau`, `direction`, `sen_slope`,
+/// `sen_lower`, `sen_upper`, `ols_slope`, `ols_lower`, `ols_upper`, `ols_p`. Nulls and non-finite values
+/// are dropped and counted in `reason`; rows are sorted by time within each series.
+pub fn trend_tests(table: &Table, config: &TrendTestConfig) -> Result<Table> {
+    config.validate()?;
+    let batch = table.concat()?;
+    let column = |name: &str| -> Result<&ArrayRef> {
+        batch.column_by_name(name).ok_or_else(|| Error::MissingColumns {
+            table: "trend input".into(),
+            missing: vec![name.to_string()],
+            present: batch.schema().fields().iter().map(|f| f.name().clone()).collect(),
+        })
+    };
+    let ids: Vec<ArrayRef> =
+        config.id_columns.iter().map(|c| Ok(cast(column(c)?, &DataType::Utf8)?)).collect::<Result<_>>()?;
+    let days = time_in_days(column(&config.time_column)?, &config.time_column)?;
+    let mut series: BTreeMap<Vec<Option<String>>, Vec<usize>> = BTreeMap::new();
+    for row in 0..batch.num_rows() {
+        let key = ids.iter().map(|a| a.is_valid(row).then(|| a.as_string::<i32>().value(row).to_string())).collect();
+        series.entry(key).or_default().push(row);
+    }
+    let mut keys = Vec::new();
+    let mut metrics = Vec::new();
+    let mut results = Vec::new();
+    for value_column in &config.value_columns {
+        let values = cast(column(value_column)?, &DataType::Float64).map_err(|e| Error::Schema {
+            context: format!("trend input, column '{value_column}'"),
+            message: format!("expected a numeric column: {e}"),
+        })?;
+        let values = values.as_primitive::<Float64Type>();
+        let out: Vec<SeriesResult> =
+            series.par_iter().map(|(_, rows)| test_series(rows, &days, values, config)).collect();
+        keys.extend(series.keys().cloned());
+        metrics.extend(std::iter::repeat_n(value_column.clone(), out.len()));
+        results.extend(out);
+    }
+    build_output(config, &keys, &metrics, &results)
+}
+
+/// The time column as fractional days since the epoch (nulls stay null).
+fn time_in_days(array: &ArrayRef, name: &str) -> Result<Vec<Option<f64>>> {
+    let wrong = || Error::Schema {
+        context: format!("trend input, column '{name}'"),
+        message: format!("expected a date or timestamp column, got {}", array.data_type()),
+    };
+    match array.data_type() {
+        DataType::Date32 => {
+            Ok(array.as_primitive::<arrow::datatypes::Date32Type>().iter().map(|v| v.map(f64::from)).collect())
+        }
+        DataType::Date64 | DataType::Timestamp(..) => {
+            let ms = cast(array, &DataType::Timestamp(TimeUnit::Millisecond, None)).map_err(|_| wrong())?;
+            let ms = ms.as_primitive::<arrow::datatypes::TimestampMillisecondType>();
+            Ok(ms.iter().map(|v| v.map(|m| m as f64 / 86_400_000.0)).collect())
+        }
+        _ => Err(wrong()),
+    }
+}
+
+fn test_series(rows: &[usize], days: &[Option<f64>], values: &Float64Array, config: &TrendTestConfig) -> SeriesResult {
+    let mut points: Vec<(f64, f64)> = Vec::with_capacity(rows.len());
+    let (mut dropped_null, mut dropped_non_finite) = (0, 0);
+    for &r in rows {
+        match (days[r], values.is_valid(r).then(|| values.value(r))) {
+            (Some(t), Some(v)) if v.is_finite() => points.push((t, v)),
+            (Some(_), Some(_)) => dropped_non_finite += 1,
+            _ => dropped_null += 1,
+        }
+    }
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut notes = Vec::new();
+    if dropped_null > 0 {
+        notes.push(format!("{dropped_null} rows with a null time or value dropped"));
+    }
+    if dropped_non_finite > 0 {
+        notes.push(format!("{dropped_non_finite} NaN or infinite values dropped"));
+    }
+    let n = points.len();
+    let result = |status, mut notes: Vec<String>, reason: Option<String>| {
+        notes.extend(reason);
+        SeriesResult { n, status, reason: notes.join("; "), mk: None, sen: None, ols: None }
+    };
+    if let Some(w) = points.windows(2).find(|w| w[0].0 == w[1].0) {
+        return result("duplicate_times", notes, Some(format!("time {} occurs more than once", w[0].0)));
+    }
+    if n < config.min_points {
+        return result("too_short", notes, Some(format!("{n} observations, {} needed", config.min_points)));
+    }
+    let (t, x): (Vec<f64>, Vec<f64>) = points.into_iter().unzip();
+    let constant = x.iter().all(|v| *v == x[0]);
+    let tests = (|| -> Result<_> {
+        Ok((mann_kendall(&x, config.alpha)?, sen_slope(&t, &x, config.alpha)?, ols_slope(&t, &x, config.alpha)?))
+    })();
+    match tests {
+        Ok((mk, sen, ols)) => {
+            let status = if constant { "constant" } else { "ok" };
+            if constant {
+                notes.push("every value is the same: no trend".into());
+            }
+            SeriesResult { n, status, reason: notes.join("; "), mk: Some(mk), sen: Some(sen), ols: Some(ols) }
+        }
+        Err(e) => result("invalid", notes, Some(e.to_string())),
+    }
+}
+
+fn build_output(
+    config: &TrendTestConfig,
+    keys: &[Vec<Option<String>>],
+    metrics: &[String],
+    results: &[SeriesResult],
+) -> Result<Table> {
+    let mut fields: Vec<Field> = config.id_columns.iter().map(|c| Field::new(c, DataType::Utf8, true)).collect();
+    let mut columns: Vec<ArrayRef> = (0..config.id_columns.len())
+        .map(|i| Arc::new(keys.iter().map(|k| k[i].as_deref()).collect::<StringArray>()) as ArrayRef)
+        .collect();
+    let mut text = |name: &str, values: Vec<Option<&str>>| {
+        fields.push(Field::new(name, DataType::Utf8, true));
+        columns.push(Arc::new(StringArray::from(values)));
+    };
+    text("metric", metrics.iter().map(|m| Some(m.as_str())).collect());
+    let n_field = Field::new("n", DataType::Int64, false);
+    let n_col: ArrayRef = Arc::new(Int64Array::from_iter_values(results.iter().map(|r| r.n as i64)));
+    text("status", results.iter().map(|r| Some(r.status)).collect());
+    text("reason", results.iter().map(|r| Some(r.reason.as_str())).collect());
+    text("direction", results.iter().map(|r| r.mk.map(|m| m.direction.name())).collect());
+    fields.insert(config.id_columns.len() + 1, n_field);
+    columns.insert(config.id_columns.len() + 1, n_col);
+    let floats: [(&str, fn(&SeriesResult) -> Option<f64>); 12] = [
+        ("mk_s", |r| r.mk.map(|m| m.s)),
+        ("mk_z", |r| r.mk.map(|m| m.z)),
+        ("mk_p", |r| r.mk.map(|m| m.p_value)),
+        ("tau", |r| r.mk.map(|m| m.tau)),
+        ("sen_slope", |r| r.sen.map(|s| s.slope)),
+        ("sen_intercept", |r| r.sen.map(|s| s.intercept)),
+        ("sen_lower", |r| r.sen.map(|s| s.lower)),
+        ("sen_upper", |r| r.sen.map(|s| s.upper)),
+        ("ols_slope", |r| r.ols.map(|o| o.slope)),
+        ("ols_lower", |r| r.ols.map(|o| o.lower)),
+        ("ols_upper", |r| r.ols.map(|o| o.upper)),
+        ("ols_p", |r| r.ols.map(|o| o.p_value)),
+    ];
+    for (name, get) in floats {
+        fields.push(Field::new(name, DataType::Float64, true));
+        columns.push(Arc::new(results.iter().map(get).collect::<Float64Array>()));
+    }
+    let schema: SchemaRef = Arc::new(Schema::new(fields));
+    Ok(Table::from_batch(RecordBatch::try_new(schema, columns)?))
+}
