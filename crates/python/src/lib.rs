@@ -11,6 +11,7 @@ mod engine;
 mod errors;
 mod io;
 mod table;
+mod trend;
 
 use pyo3::prelude::*;
 
@@ -27,5 +28,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(io::conform, m)?)?;
     m.add_function(wrap_pyfunction!(io::canonical_schema, m)?)?;
     m.add_function(wrap_pyfunction!(io::table_names, m)?)?;
+    m.add_function(wrap_pyfunction!(trend::trend_tests, m)?)?;
     Ok(())
 }

@@ -162,3 +162,21 @@ def test_python_quickstart_runs() -> None:
     result = subprocess.run([sys.executable, str(script), "150"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "portfolio by segment" in result.stdout and "read back" in result.stdout
+
+
+def test_trend_tests_from_polars() -> None:
+    df = pl.DataFrame(
+        {
+            "account_id": ["a"] * 12 + ["b"] * 3,
+            "date": [dt.date(2024, 1, d) for d in range(1, 13)] + [dt.date(2024, 1, d) for d in range(1, 4)],
+            "logins": [1.0, 2.3, 2.9, 4.1, 3.8, 5.2, 6.0, 6.1, 7.4, 8.0, 7.7, 9.1, 1.0, 2.0, 3.0],
+        }
+    )
+    out = acs.trend_tests(df, value_columns=["logins"]).to_polars()
+    assert out["status"].to_list() == ["ok", "too_short"]
+    # pymannkendall.original_test on the same values: S = 62, p = 2.8778e-05, Sen slope 0.7 per day.
+    assert out["mk_s"][0] == 62.0
+    assert abs(out["mk_p"][0] - 2.877817991331355e-05) < 1e-12
+    assert abs(out["sen_slope"][0] - 0.7) < 1e-12
+    with pytest.raises(acs.ConfigError, match="trend.alpha"):
+        acs.trend_tests(df, alpha=2.0)

@@ -66,6 +66,13 @@ def conform(table: str, data: Any, **mapping: Any) -> tuple[Table, list[dict[str
     return out, _json.loads(failures)
 
 
+def trend_tests(data: Any, **config: Any) -> Table:
+    """Mann-Kendall test, Sen's slope and OLS slope of every series in ``data`` (``id_columns``,
+    ``time_column``, ``value_columns``, ``alpha``, ``min_points``); one row per series and metric with a
+    ``status`` and ``reason``."""
+    return _native.trend_tests(data, _config(config))
+
+
 __all__ = [
     "AccountscopeError",
     "ConfigError",
@@ -86,5 +93,6 @@ __all__ = [
     "generate_demo",
     "read",
     "table_names",
+    "trend_tests",
     "write",
 ]
