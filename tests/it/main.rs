@@ -1,5 +1,7 @@
 //! Integration tests of the core crate, compiled as one binary (one link) as polars and datafusion do.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 mod contracts;
 mod demo;

@@ -158,8 +158,8 @@ impl Engine {
                     COUNT(*) AS accounts,
                     SUM(CASE WHEN COALESCE(c.churned, false) THEN 0 ELSE 1 END) AS active_accounts,
                     SUM(CASE WHEN COALESCE(c.churned, false) THEN 1 ELSE 0 END) AS churned_accounts,
-                    SUM(a.arr) AS total_arr,
-                    AVG(a.seats_purchased) AS mean_seats
+                    ROUND(SUM(a.arr), 2) AS total_arr,
+                    ROUND(AVG(a.seats_purchased), 1) AS mean_seats
              FROM accounts a LEFT JOIN churn_labels c ON a.account_id = c.account_id
              GROUP BY a.segment ORDER BY total_arr DESC",
         )

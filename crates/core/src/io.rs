@@ -241,6 +241,9 @@ impl Default for WriteOptions {
     }
 }
 
+/// One writer's `write`, fed batch by batch.
+type BatchSink<'a> = Box<dyn FnMut(&RecordBatch) -> Result<()> + 'a>;
+
 /// Writes a stream of batches to a file, one batch at a time; returns the number of rows written.
 pub fn write(path: impl AsRef<Path>, reader: impl RecordBatchReader, options: &WriteOptions) -> Result<usize> {
     let path = path.as_ref();
@@ -252,7 +255,7 @@ pub fn write(path: impl AsRef<Path>, reader: impl RecordBatchReader, options: &W
     let file = BufWriter::new(File::create(path).map_err(|e| Error::io(path.display(), e))?);
     let mut rows = 0;
     // Feeds every batch of the stream to one writer's `write`, counting rows.
-    let drain = |mut write: Box<dyn FnMut(&RecordBatch) -> Result<()> + '_>| -> Result<()> {
+    let drain = |mut write: BatchSink<'_>| -> Result<()> {
         for batch in reader {
             let batch = batch.map_err(crate::error::from_arrow)?;
             rows += batch.num_rows();

@@ -185,6 +185,9 @@ fn test_series(rows: &[usize], days: &[Option<f64>], values: &Float64Array, conf
     }
 }
 
+/// Reads one statistic of a series result.
+type Getter = fn(&SeriesResult) -> Option<f64>;
+
 fn build_output(
     config: &TrendTestConfig,
     keys: &[Vec<Option<String>>],
@@ -207,7 +210,7 @@ fn build_output(
     text("direction", results.iter().map(|r| r.mk.map(|m| m.direction.name())).collect());
     fields.insert(config.id_columns.len() + 1, n_field);
     columns.insert(config.id_columns.len() + 1, n_col);
-    let floats: [(&str, fn(&SeriesResult) -> Option<f64>); 12] = [
+    let floats: [(&str, Getter); 12] = [
         ("mk_s", |r| r.mk.map(|m| m.s)),
         ("mk_z", |r| r.mk.map(|m| m.z)),
         ("mk_p", |r| r.mk.map(|m| m.p_value)),
