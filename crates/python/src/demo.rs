@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 
-use crate::errors::{IntoPy, config};
+use crate::errors::{IntoPy, config, kwargs_json};
 use crate::table::Table;
 
 /// A generated demo portfolio with its ground truth.
@@ -41,16 +41,21 @@ impl Demo {
 
     /// Writes the canonical tables to `directory` as `format` files; returns the paths.
     #[pyo3(signature = (directory, format="parquet"))]
-    fn write(&self, py: Python<'_>, directory: &str, format: &str) -> PyResult<Vec<String>> {
+    fn write(&self, py: Python<'_>, directory: std::path::PathBuf, format: &str) -> PyResult<Vec<String>> {
         let format: accountscope::io::Format = config(&format!("\"{format}\""), "format")?;
         let paths = py.detach(|| self.inner.portfolio.write_dir(directory, format)).py()?;
         Ok(paths.iter().map(|p| p.display().to_string()).collect())
     }
 
-    /// The dirty variant: a dict of raw text tables and the defect manifest.
-    #[pyo3(signature = (config_json="{}"))]
-    fn dirty(&self, py: Python<'_>, config_json: &str) -> PyResult<(Vec<(String, Table)>, Table)> {
-        let config: accountscope::demo::DirtyConfig = config(config_json, "dirty")?;
+    /// The dirty variant: the raw text tables as (name, table) pairs and the defect manifest; keyword
+    /// arguments are `DirtyConfig` fields (`seed`, `rate`, `min_per_kind`, `load_delay_hours`).
+    #[pyo3(signature = (**config))]
+    fn dirty(
+        &self,
+        py: Python<'_>,
+        config: Option<&Bound<'_, pyo3::types::PyDict>>,
+    ) -> PyResult<(Vec<(String, Table)>, Table)> {
+        let config: accountscope::demo::DirtyConfig = crate::errors::config(&kwargs_json(py, config)?, "dirty")?;
         let dirty = py.detach(|| accountscope::demo::dirty(&self.inner.portfolio, &config)).py()?;
         let tables = dirty.tables.into_iter().map(|(k, t)| (k.name().to_string(), Table::new(t))).collect();
         Ok((tables, Table::new(dirty.manifest)))

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 
 use crate::demo::Demo;
-use crate::errors::{IntoPy, config};
+use crate::errors::{IntoPy, config, kwargs_json};
 use crate::table::{Table, from_py};
 
 /// SQL over registered tables (DataFusion); see `accountscope::Engine`.
@@ -49,10 +49,17 @@ impl Engine {
         py.detach(|| self.inner.register(name, &table)).py()
     }
 
-    /// Registers a file (Parquet lazily; CSV, JSON lines and Arrow IPC read into memory).
-    #[pyo3(signature = (name, path, options="{}"))]
-    fn register_file(&self, py: Python<'_>, name: &str, path: &str, options: &str) -> PyResult<()> {
-        let options: accountscope::io::ReadOptions = config(options, "read options")?;
+    /// Registers a file (Parquet lazily; CSV, JSON lines and Arrow IPC read into memory); keyword
+    /// arguments are `ReadOptions` fields (`format`, `delimiter`, `has_header`, `batch_size`, `infer_rows`).
+    #[pyo3(signature = (name, path, **options))]
+    fn register_file(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        path: std::path::PathBuf,
+        options: Option<&Bound<'_, pyo3::types::PyDict>>,
+    ) -> PyResult<()> {
+        let options: accountscope::io::ReadOptions = config(&kwargs_json(py, options)?, "read options")?;
         py.detach(|| self.inner.register_file(name, path, &options)).py()
     }
 

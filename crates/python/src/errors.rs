@@ -36,6 +36,14 @@ impl<T> IntoPy<T> for accountscope::Result<T> {
     }
 }
 
+/// Keyword arguments as JSON text, through `accountscope._config` (which turns dates and paths into text).
+pub(crate) fn kwargs_json(py: Python<'_>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<String> {
+    match kwargs {
+        None => Ok("{}".to_string()),
+        Some(kwargs) => py.import("accountscope")?.getattr("_config")?.call1((kwargs,))?.extract(),
+    }
+}
+
 /// Parses a JSON configuration (made from keyword arguments) into a core config struct.
 pub(crate) fn config<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> PyResult<T> {
     serde_json::from_str(json).map_err(|e| to_py(accountscope::Error::config(what, e.to_string())))

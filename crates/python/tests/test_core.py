@@ -78,14 +78,19 @@ def test_demo_is_deterministic_and_has_truth() -> None:
     b = acs.generate_demo(accounts=25, seed=9, start=dt.date(2023, 1, 1))
     for name in a.table_names():
         assert pa.table(a.table(name)).equals(pa.table(b.table(name))), name
-    tables, manifest = a.dirty('{"seed": 1}')
+    tables, manifest = a.dirty(seed=1, rate=0.01)
     assert {name for name, _ in tables} == {"accounts", "usage", "tickets", "surveys", "revenue"}
     assert manifest.num_rows > 0
 
 
 def test_files_round_trip_and_conform(tmp_path, demo: acs.Demo) -> None:
-    paths = demo.write(str(tmp_path), "parquet")
+    paths = demo.write(tmp_path, "parquet")
     assert len(paths) == 7
+    engine = acs.Engine(threads=1)
+    engine.register_file("usage_file", paths[1])
+    assert engine.table("usage_file").num_rows == demo.table("usage").num_rows
+    with pytest.raises(acs.ConfigError, match="unknown field"):
+        engine.register_file("x", paths[1], delimeter=";")
     for fmt in ["csv", "parquet", "jsonl", "arrow"]:
         path = tmp_path / f"tickets.{fmt}"
         assert acs.write(path, demo.table("tickets")) == demo.table("tickets").num_rows
