@@ -188,7 +188,8 @@ fn to_raw(table: &Table, kind: TableKind, config: &DirtyConfig) -> Result<Raw> {
     Ok(Raw { names, cols })
 }
 
-/// Start of the day after the latest renewal or start date of the accounts table: its export time.
+/// Midnight after the latest start date of the accounts table, taken as the accounts export time (its
+/// renewal dates lie in the future).
 fn portfolio_latest(batch: &RecordBatch) -> Result<chrono::NaiveDateTime> {
     let start = batch.column_by_name("start_date").ok_or_else(|| Error::Internal("dirty: no start_date".into()))?;
     let days = start.as_primitive::<arrow::datatypes::Date32Type>();
