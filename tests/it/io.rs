@@ -98,3 +98,16 @@ fn csv_schema_inference_and_tsv_delimiter() {
     assert_eq!(schema.field(2).data_type(), &arrow::datatypes::DataType::Int64);
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
 }
+
+#[test]
+fn read_table_keeps_the_values_it_could_not_cast() {
+    use accountscope::contracts::{CastPolicy, ColumnMapping};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.csv");
+    std::fs::write(&path, "account_id,date,active_users\nA,2024-01-01,3\nB,2024-01-02,many\n").unwrap();
+    let mapping = ColumnMapping::new().with_cast_policy(CastPolicy::NullAndReport);
+    let read = accountscope::portfolio::read_table(&path, TableKind::Usage, &ReadOptions::default(), &mapping).unwrap();
+    assert_eq!(read.table.num_rows(), 2);
+    assert_eq!(read.failures.len(), 1);
+    assert_eq!((read.failures[0].column.as_str(), read.failures[0].row), ("active_users", 1));
+}

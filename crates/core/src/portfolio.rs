@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::contracts::{ColumnMapping, Conformer, TableKind};
+use crate::contracts::{ColumnMapping, ConformedTable, Conformer, TableKind};
 use crate::error::{Error, Result};
 use crate::io::{self, Format, ReadOptions, WriteOptions};
 use crate::table::Table;
@@ -69,7 +69,7 @@ impl Portfolio {
         let dir = dir.as_ref();
         let read = |kind: TableKind| -> Result<Table> {
             let path = dir.join(format!("{}.{}", kind.name(), format.extension()));
-            read_table(&path, kind, &ReadOptions::default().with_format(format), &ColumnMapping::new())
+            Ok(read_table(&path, kind, &ReadOptions::default().with_format(format), &ColumnMapping::new())?.table)
         };
         Ok(Self {
             accounts: read(TableKind::Accounts)?,
@@ -83,17 +83,14 @@ impl Portfolio {
     }
 }
 
-/// Reads one file and conforms it onto `kind` with `mapping`, batch by batch.
-pub fn read_table(path: &Path, kind: TableKind, options: &ReadOptions, mapping: &ColumnMapping) -> Result<Table> {
+/// Reads one file and conforms it onto `kind` with `mapping`, batch by batch; under
+/// [`crate::contracts::CastPolicy::NullAndReport`] the values that could not be cast are in `failures`.
+pub fn read_table(
+    path: &Path,
+    kind: TableKind,
+    options: &ReadOptions,
+    mapping: &ColumnMapping,
+) -> Result<ConformedTable> {
     let reader = io::open(path, options)?;
-    let mut conformer = Conformer::new(kind, mapping.clone())?;
-    let mut batches = Vec::new();
-    for batch in reader {
-        batches.push(conformer.conform_batch(&batch.map_err(crate::error::from_arrow)?)?.batch);
-    }
-    let schema = match batches.first() {
-        Some(b) => b.schema(),
-        None => kind.schema(),
-    };
-    Table::try_new(schema, batches)
+    Conformer::new(kind, mapping.clone())?.conform_all(reader.map(|b| b.map_err(crate::error::from_arrow)))
 }

@@ -19,7 +19,8 @@ pub(crate) fn read_file(py: Python<'_>, path: &str, options_json: &str, table: O
             kind,
             &options,
             &accountscope::ColumnMapping::new(),
-        ),
+        )
+        .map(|c| c.table),
         None => accountscope::io::read_all(path, &options).and_then(|(s, b)| accountscope::Table::try_new(s, b)),
     })
     .py()
@@ -48,21 +49,13 @@ pub(crate) fn conform(
     let kind = accountscope::TableKind::from_name(table).py()?;
     let mapping: accountscope::ColumnMapping = config(mapping_json, "mapping")?;
     let input = from_py(data)?;
-    let (out, failures) = py
-        .detach(|| -> accountscope::Result<_> {
-            let mut conformer = accountscope::contracts::Conformer::new(kind, mapping)?;
-            let mut batches = Vec::new();
-            let mut failures = Vec::new();
-            for batch in input.batches() {
-                let c = conformer.conform_batch(batch)?;
-                failures.extend(c.failures);
-                batches.push(c.batch);
-            }
-            let schema = batches.first().map_or_else(|| kind.schema(), |b| b.schema());
-            Ok((accountscope::Table::try_new(schema, batches)?, serde_json::to_string(&failures)?))
+    let out = py
+        .detach(|| {
+            accountscope::contracts::Conformer::new(kind, mapping)?.conform_all(input.batches().iter().cloned().map(Ok))
         })
         .py()?;
-    Ok((Table::new(out), failures))
+    let failures = serde_json::to_string(&out.failures).map_err(|e| crate::errors::to_py(e.into()))?;
+    Ok((Table::new(out.table), failures))
 }
 
 /// The canonical Arrow schema of a table (with descriptions, required and PII flags as field metadata).

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ColumnSpec, ColumnType, TableKind};
 use crate::error::{BadValue, Error, Result};
+use crate::table::Table;
 
 /// Default date formats, tried in order (chrono `strftime` syntax).
 pub const DEFAULT_DATE_FORMATS: &[&str] = &["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%m/%d/%Y", "%d.%m.%Y", "%d-%b-%Y"];
@@ -145,6 +146,15 @@ pub struct Conformed {
     pub failures: Vec<CastFailure>,
 }
 
+/// A whole conformed table and every value that could not be cast (empty under [`CastPolicy::Fail`]).
+#[derive(Debug, Clone)]
+pub struct ConformedTable {
+    /// The rows in the canonical schema (plus kept extra columns).
+    pub table: Table,
+    /// Every value that was set to null because it could not be cast.
+    pub failures: Vec<CastFailure>,
+}
+
 /// Conforms a single batch onto `table`; see [`Conformer`] for streams.
 pub fn conform(table: TableKind, batch: &RecordBatch, mapping: &ColumnMapping) -> Result<RecordBatch> {
     Ok(Conformer::new(table, mapping.clone())?.conform_batch(batch)?.batch)
@@ -174,6 +184,19 @@ impl Conformer {
     /// Rows conformed so far.
     pub fn rows_seen(&self) -> usize {
         self.rows_seen
+    }
+
+    /// Conforms every batch of a stream into one table, keeping every cast failure.
+    pub fn conform_all(mut self, batches: impl IntoIterator<Item = Result<RecordBatch>>) -> Result<ConformedTable> {
+        let mut out = Vec::new();
+        let mut failures = Vec::new();
+        for batch in batches {
+            let conformed = self.conform_batch(&batch?)?;
+            failures.extend(conformed.failures);
+            out.push(conformed.batch);
+        }
+        let schema = out.first().map_or_else(|| self.table.schema(), RecordBatch::schema);
+        Ok(ConformedTable { table: Table::try_new(schema, out)?, failures })
     }
 
     /// Conforms the next batch of the stream.

@@ -11,8 +11,8 @@
 mod conform;
 
 pub use conform::{
-    CastFailure, CastPolicy, ColumnMapping, Conformed, Conformer, DEFAULT_DATE_FORMATS, DEFAULT_TIMESTAMP_FORMATS,
-    ExtraColumns, conform, days_since_epoch,
+    CastFailure, CastPolicy, ColumnMapping, Conformed, ConformedTable, Conformer, DEFAULT_DATE_FORMATS,
+    DEFAULT_TIMESTAMP_FORMATS, ExtraColumns, conform, days_since_epoch,
 };
 
 use std::collections::HashMap;
