@@ -7,5 +7,7 @@ mod contracts;
 mod demo;
 mod dirty;
 mod engine;
+mod gbdt;
 mod io;
+mod metrics;
 mod trend;

@@ -226,6 +226,12 @@ impl From<datafusion::error::DataFusionError> for Error {
     }
 }
 
+impl From<linfa::error::Error> for Error {
+    fn from(e: linfa::error::Error) -> Self {
+        Self::Model(format!("linfa: {e}"))
+    }
+}
+
 /// Lets accountscope errors travel through Arrow record-batch readers and back.
 impl From<Error> for arrow::error::ArrowError {
     fn from(e: Error) -> Self {
