@@ -9,6 +9,7 @@
 mod demo;
 mod engine;
 mod errors;
+mod gbdt;
 mod io;
 mod table;
 mod trend;
@@ -29,5 +30,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(io::canonical_schema, m)?)?;
     m.add_function(wrap_pyfunction!(io::table_names, m)?)?;
     m.add_function(wrap_pyfunction!(trend::trend_tests, m)?)?;
+    m.add_class::<gbdt::Booster>()?;
+    m.add_function(wrap_pyfunction!(gbdt::gbdt_train, m)?)?;
     Ok(())
 }

@@ -15,6 +15,7 @@ from typing import Any
 from . import exceptions
 from ._native import Demo, Engine, Table, __version__, canonical_schema, table_names
 from . import _native
+from .gbdt import Booster, GBDTClassifier, GBDTRegressor
 from .exceptions import (
     AccountscopeError,
     ConfigError,
@@ -75,6 +76,9 @@ def trend_tests(data: Any, **config: Any) -> Table:
 
 __all__ = [
     "AccountscopeError",
+    "Booster",
+    "GBDTClassifier",
+    "GBDTRegressor",
     "ConfigError",
     "Demo",
     "Engine",
