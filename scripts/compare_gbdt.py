@@ -71,7 +71,7 @@ def telco_data():
     raw["label"] = (raw.pop("Churn") == "Yes").astype(np.float64)
     raw = raw.drop(columns=["customerID"])
     raw["SeniorCitizen"] = raw["SeniorCitizen"].astype(np.float64)
-    text = [c for c in raw.columns if raw[c].dtype == object]
+    text = [c for c in raw.columns if not pd.api.types.is_numeric_dtype(raw[c])]
     onehot = pd.get_dummies(raw, columns=text, dtype=np.float64)
     is_train = (splits.sort_values("row")["holdout"] == "train").to_numpy()
     out = {}

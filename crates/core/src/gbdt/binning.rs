@@ -97,11 +97,11 @@ fn midpoint(a: f64, b: f64) -> f64 {
     if m > a && m.is_finite() { m } else { b }
 }
 
-/// Binned training features: one byte per value, column-major.
+/// Binned training features: one byte per value, column-major (`columns[feature][row]`).
 #[derive(Debug)]
 pub(crate) struct BinnedData {
     pub(crate) mappers: Vec<BinMapper>,
-    pub(crate) bins: Vec<Vec<u8>>,
+    pub(crate) columns: Vec<Vec<u8>>,
     /// Offset of each feature's first bin in a histogram holding all features.
     pub(crate) offsets: Vec<usize>,
 }
@@ -117,7 +117,7 @@ impl BinnedData {
             idx
         });
         let max_value_bins = max_bin - 1;
-        let (mappers, bins): (Vec<BinMapper>, Vec<Vec<u8>>) = (0..features.num_features())
+        let (mappers, columns): (Vec<BinMapper>, Vec<Vec<u8>>) = (0..features.num_features())
             .into_par_iter()
             .map(|j| {
                 let column = features.column(j);
@@ -141,7 +141,7 @@ impl BinnedData {
             total += m.num_bins();
         }
         offsets.push(total);
-        Self { mappers, bins, offsets }
+        Self { mappers, columns, offsets }
     }
 
     /// Total bins over all features (the length of a histogram).

@@ -211,7 +211,7 @@ impl Grower<'_> {
 
     /// Stable in-place partition of a leaf's rows; returns how many went left.
     fn partition(&self, rows: &mut [u32], split: &SplitCandidate, right: &mut Vec<u32>) -> usize {
-        let col = &self.data.bins[split.feature];
+        let col = &self.data.columns[split.feature];
         let missing = self.data.mappers[split.feature].missing_bin() as u8;
         right.clear();
         let mut left = 0;

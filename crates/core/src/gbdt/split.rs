@@ -39,6 +39,11 @@ impl Sums {
     }
 }
 
+/// Features per histogram task. A task reads each row index, gradient and hessian once for all its
+/// features, instead of once per feature: a leaf's gathered gradients are re-read `features / 8` times
+/// rather than `features` times. Fixed, so results do not depend on the thread count.
+const FEATURES_PER_TASK: usize = 8;
+
 /// Fills the histogram of `rows` for the `active` features. `g` and `h` are indexed like `rows` (gathered
 /// in leaf order) when `rows` is given, or by row when the leaf holds every row. Each feature's bins are
 /// summed by one task in row order, so the result does not depend on the thread count.
@@ -50,28 +55,40 @@ pub(crate) fn build_histogram(
     g: &[f64],
     h: &[f64],
 ) {
-    let mut slices: Vec<(usize, &mut [HistBin])> = Vec::with_capacity(data.mappers.len());
+    let mut slices: Vec<(&[u8], &mut [HistBin])> = Vec::with_capacity(data.mappers.len());
     let mut rest = hist;
-    for j in 0..data.mappers.len() {
+    for (j, (&is_active, column)) in active.iter().zip(&data.columns).enumerate() {
         let (head, tail) = rest.split_at_mut(data.offsets[j + 1] - data.offsets[j]);
-        slices.push((j, head));
+        if is_active {
+            head.fill(HistBin::default());
+            slices.push((column, head));
+        }
         rest = tail;
     }
-    slices.into_par_iter().filter(|(j, _)| active[*j]).for_each(|(j, bins)| {
-        bins.fill(HistBin::default());
-        let col = &data.bins[j];
-        match rows {
-            Some(rows) => {
-                for ((&r, &gi), &hi) in rows.iter().zip(g).zip(h) {
+    let mut tasks: Vec<Vec<(&[u8], &mut [HistBin])>> = Vec::new();
+    while !slices.is_empty() {
+        let rest = slices.split_off(FEATURES_PER_TASK.min(slices.len()));
+        tasks.push(std::mem::replace(&mut slices, rest));
+    }
+    tasks.into_par_iter().for_each(|mut group| match rows {
+        Some(rows) => {
+            for (i, ((&r, &gi), &hi)) in rows.iter().zip(g).zip(h).enumerate() {
+                let ahead = rows.get(i + PREFETCH_DISTANCE).map(|&a| a as usize);
+                for (col, bins) in group.iter_mut() {
+                    if let Some(a) = ahead {
+                        prefetch(col, a);
+                    }
                     let b = &mut bins[col[r as usize] as usize];
                     b.g += gi;
                     b.h += hi;
                     b.n += 1;
                 }
             }
-            None => {
-                for ((&bin, &gi), &hi) in col.iter().zip(g).zip(h) {
-                    let b = &mut bins[bin as usize];
+        }
+        None => {
+            for (r, (&gi, &hi)) in g.iter().zip(h).enumerate() {
+                for (col, bins) in group.iter_mut() {
+                    let b = &mut bins[col[r] as usize];
                     b.g += gi;
                     b.h += hi;
                     b.n += 1;
@@ -79,6 +96,24 @@ pub(crate) fn build_histogram(
             }
         }
     });
+}
+
+/// How many rows ahead the bin of a leaf's row is prefetched. A leaf's rows are scattered over the column,
+/// so without it every bin load waits for memory (LightGBM's `DenseBin` prefetches the same way).
+const PREFETCH_DISTANCE: usize = 32;
+
+/// Hints the CPU to load `column[index]` into cache; a no-op off x86-64 and for out-of-range indices.
+#[inline(always)]
+fn prefetch(column: &[u8], index: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(byte) = column.get(index) {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: a prefetch is only a hint: it never faults and never changes memory, and the pointer
+        // comes from a valid reference anyway.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(byte).cast::<i8>()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (column, index);
 }
 
 /// `parent -= child`: the histogram of the sibling (the subtraction trick).
