@@ -226,6 +226,18 @@ impl Features {
             *o = c[i];
         }
     }
+
+    /// Copies rows `start..start + out.len() / features` into `out`, row-major. Reading column by column
+    /// keeps every read sequential, which a row-at-a-time gather over many columns does not.
+    pub fn rows_into(&self, start: usize, out: &mut [f64]) {
+        let k = self.columns.len();
+        let len = out.len() / k;
+        for (j, c) in self.columns.iter().enumerate() {
+            for (r, v) in c[start..start + len].iter().enumerate() {
+                out[r * k + j] = *v;
+            }
+        }
+    }
 }
 
 /// Training data: features, labels and optional sample weights.

@@ -255,11 +255,12 @@ fn feature_subset(fraction: f64, num_features: usize, rng: &mut ChaCha8Rng) -> V
 /// `scores[i] += tree(row i)` for every row, in parallel.
 fn add_tree(tree: &Tree, features: &Features, scores: &mut [f64]) {
     const CHUNK: usize = 4096;
+    let k = features.num_features();
     scores.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
-        let mut row = vec![0.0; features.num_features()];
-        for (k, s) in chunk.iter_mut().enumerate() {
-            features.row_into(c * CHUNK + k, &mut row);
-            *s += tree.predict(&row);
+        let mut block = vec![0.0; chunk.len() * k];
+        features.rows_into(c * CHUNK, &mut block);
+        for (s, row) in chunk.iter_mut().zip(block.chunks_exact(k)) {
+            *s += tree.predict(row);
         }
     });
 }

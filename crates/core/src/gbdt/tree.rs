@@ -57,7 +57,8 @@ impl Tree {
         let mut i = 0usize;
         loop {
             let node = &self.nodes[i];
-            let next = if self.goes_left(node, row[node.feature as usize]) { node.left } else { node.right };
+            // Indexing by the decision (instead of branching on it) avoids a mispredicted jump per node.
+            let next = [node.right, node.left][usize::from(self.goes_left(node, row[node.feature as usize]))];
             if next < 0 {
                 return !next as usize;
             }
