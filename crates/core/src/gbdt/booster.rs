@@ -132,14 +132,9 @@ impl Booster {
         self.check_schema(features)?;
         let mut out = vec![0.0; features.num_rows()];
         let objective = self.objective();
-        let k = features.num_features();
-        out.par_chunks_mut(PREDICT_CHUNK).enumerate().for_each(|(c, chunk)| {
-            let mut block = vec![0.0; chunk.len() * k];
-            features.rows_into(c * PREDICT_CHUNK, &mut block);
-            for (o, row) in chunk.iter_mut().zip(block.chunks_exact(k)) {
-                let s = self.raw_row(row);
-                *o = if raw { s } else { Loss::transform(objective, s) };
-            }
+        features.par_rows(&mut out, PREDICT_CHUNK, |row, o| {
+            let s = self.raw_row(row);
+            *o = if raw { s } else { Loss::transform(objective, s) };
         });
         Ok(out)
     }

@@ -13,6 +13,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type};
 use ndarray::ArrayView2;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -225,6 +226,19 @@ impl Features {
         for (o, c) in out.iter_mut().zip(&self.columns) {
             *o = c[i];
         }
+    }
+
+    /// Calls `f(row, slot)` for every row and its slot in `out`, in parallel over blocks of `block` rows
+    /// gathered row-major with [`Self::rows_into`].
+    pub(crate) fn par_rows(&self, out: &mut [f64], block: usize, f: impl Fn(&[f64], &mut f64) + Sync) {
+        let k = self.num_features();
+        out.par_chunks_mut(block).enumerate().for_each(|(c, chunk)| {
+            let mut rows = vec![0.0; chunk.len() * k];
+            self.rows_into(c * block, &mut rows);
+            for (slot, row) in chunk.iter_mut().zip(rows.chunks_exact(k)) {
+                f(row, slot);
+            }
+        });
     }
 
     /// Copies rows `start..start + out.len() / features` into `out`, row-major. Reading column by column

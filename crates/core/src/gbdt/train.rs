@@ -10,7 +10,6 @@ use std::ops::ControlFlow;
 use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 
 use super::binning::BinnedData;
 use super::booster::{Booster, StopReason, TrainingInfo};
@@ -254,29 +253,22 @@ fn feature_subset(fraction: f64, num_features: usize, rng: &mut ChaCha8Rng) -> V
 
 /// `scores[i] += tree(row i)` for every row, in parallel.
 fn add_tree(tree: &Tree, features: &Features, scores: &mut [f64]) {
-    const CHUNK: usize = 4096;
-    let k = features.num_features();
-    scores.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
-        let mut block = vec![0.0; chunk.len() * k];
-        features.rows_into(c * CHUNK, &mut block);
-        for (s, row) in chunk.iter_mut().zip(block.chunks_exact(k)) {
-            *s += tree.predict(row);
-        }
-    });
+    features.par_rows(scores, 4096, |row, s| *s += tree.predict(row));
 }
 
 /// The validation metric of raw scores.
 fn evaluate(metric: Metric, p: &GbdtParams, label: &[f64], weight: Option<&[f64]>, raw: &[f64]) -> Result<f64> {
-    let pred: Vec<f64> = raw.iter().map(|&s| Loss::transform(p.objective, s)).collect();
+    // Ranking metrics use the raw scores; the others need predictions on the label's scale.
+    let pred = || -> Vec<f64> { raw.iter().map(|&s| Loss::transform(p.objective, s)).collect() };
     match metric {
         Metric::Auc => metrics::roc_auc(label, raw, weight),
         Metric::AveragePrecision => metrics::average_precision(label, raw, weight),
-        Metric::BinaryLogloss => metrics::log_loss(label, &pred, weight),
-        Metric::Brier => metrics::brier(label, &pred, weight),
-        Metric::Rmse => metrics::rmse(label, &pred, weight),
-        Metric::Mae => metrics::mae(label, &pred, weight),
-        Metric::Quantile => metrics::quantile_loss(label, &pred, p.alpha, weight),
-        Metric::Poisson => metrics::tweedie_deviance(label, &pred, 1.0, weight),
-        Metric::Tweedie => metrics::tweedie_deviance(label, &pred, p.tweedie_variance_power, weight),
+        Metric::BinaryLogloss => metrics::log_loss(label, &pred(), weight),
+        Metric::Brier => metrics::brier(label, &pred(), weight),
+        Metric::Rmse => metrics::rmse(label, &pred(), weight),
+        Metric::Mae => metrics::mae(label, &pred(), weight),
+        Metric::Quantile => metrics::quantile_loss(label, &pred(), p.alpha, weight),
+        Metric::Poisson => metrics::tweedie_deviance(label, &pred(), 1.0, weight),
+        Metric::Tweedie => metrics::tweedie_deviance(label, &pred(), p.tweedie_variance_power, weight),
     }
 }
