@@ -11,3 +11,4 @@ mod gbdt;
 mod io;
 mod metrics;
 mod trend;
+mod validate;

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod portfolio;
 pub mod table;
 pub mod trend;
+pub mod validate;
 
 pub use contracts::{ColumnMapping, TableKind};
 pub use demo::{Demo, DemoConfig, generate};

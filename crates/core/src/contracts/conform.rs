@@ -214,9 +214,9 @@ impl Conformer {
                 }
                 Source::Input(i, spec) => {
                     let label = self.label(spec.name, input.field(*i).name());
-                    let (array, bad) = self.cast_column(batch.column(*i), spec)?;
+                    let (array, bad) = self.cast_column(batch.column(*i), spec.name, spec.data_type)?;
                     if !bad.is_empty() {
-                        let expected = expected_text(spec, &self.mapping);
+                        let expected = expected_text(spec.data_type, &self.mapping);
                         if self.mapping.cast_policy == CastPolicy::Fail {
                             return Err(Error::Cast {
                                 table: self.table.name().into(),
@@ -305,103 +305,121 @@ impl Conformer {
         }
     }
 
-    /// Casts one column; returns the canonical array and the values that failed.
-    fn cast_column(&self, array: &ArrayRef, spec: &ColumnSpec) -> Result<(ArrayRef, Vec<BadValue>)> {
-        let target = spec.data_type.arrow();
-        let array = match self.mapping.values.get(spec.name) {
-            Some(map) => map_values(array, map)?,
-            None => array.clone(),
-        };
-        if array.data_type() == &target {
-            return Ok((array, Vec::new()));
-        }
-        let context = || format!("table '{}', column '{}'", self.table.name(), spec.name);
-        let is_text = matches!(array.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
-        match (spec.data_type, is_text) {
-            (ColumnType::Text, _) => {
-                let out = cast_with_options(&array, &target, &CastOptions::default()).map_err(|e| Error::Schema {
-                    context: context(),
-                    message: format!("cannot read {} as text: {e}", array.data_type()),
-                })?;
-                Ok((out, Vec::new()))
-            }
-            (ColumnType::Date | ColumnType::Timestamp, true) => {
-                Ok(self.parse_temporal(&array, spec.data_type, self.rows_seen)?)
-            }
-            (_, true) => {
-                let trimmed = trim_to_utf8(&array)?;
-                cast_checked(&trimmed, &target, self.rows_seen, context)
-            }
-            (ColumnType::Count, false) if array.data_type().is_floating() => {
-                let as_f64 = cast_with_options(&array, &DataType::Float64, &CastOptions::default())?;
-                let floats = as_f64.as_primitive::<arrow::datatypes::Float64Type>();
-                let mut bad = Vec::new();
-                let mut out = arrow::array::Int32Builder::with_capacity(floats.len());
-                for (i, v) in floats.iter().enumerate() {
-                    match v {
-                        Some(x) if x.fract() == 0.0 && x >= i32::MIN as f64 && x <= i32::MAX as f64 => {
-                            out.append_value(x as i32)
-                        }
-                        Some(x) => {
-                            bad.push(BadValue { row: self.rows_seen + i, value: x.to_string() });
-                            out.append_null();
-                        }
-                        None => out.append_null(),
-                    }
-                }
-                Ok((Arc::new(out.finish()), bad))
-            }
-            _ => cast_checked(&array, &target, self.rows_seen, context),
-        }
+    /// Casts one column (value mapping applied first); returns the cast array and the values that failed,
+    /// with row numbers counted from the start of the stream.
+    fn cast_column(&self, array: &ArrayRef, name: &str, data_type: ColumnType) -> Result<(ArrayRef, Vec<BadValue>)> {
+        cast_array(array, self.table.name(), name, data_type, &self.mapping, self.rows_seen)
     }
+}
 
-    fn parse_temporal(&self, array: &ArrayRef, kind: ColumnType, offset: usize) -> Result<(ArrayRef, Vec<BadValue>)> {
-        let text = trim_to_utf8(array)?;
-        let text = text.as_string::<i32>();
-        let date_formats = formats(&self.mapping.date_formats, DEFAULT_DATE_FORMATS);
-        let ts_formats = formats(&self.mapping.timestamp_formats, DEFAULT_TIMESTAMP_FORMATS);
-        let mut bad = Vec::new();
-        let out: ArrayRef = if kind == ColumnType::Date {
-            let mut b = Date32Builder::with_capacity(text.len());
-            for (i, v) in text.iter().enumerate() {
-                match v.filter(|s| !s.is_empty()) {
-                    None => b.append_null(),
-                    Some(s) => match parse_date(s, &date_formats, &ts_formats) {
-                        Some(d) => b.append_value(days_since_epoch(d)),
-                        None => {
-                            bad.push(BadValue { row: offset + i, value: s.to_string() });
-                            b.append_null();
-                        }
-                    },
-                }
-            }
-            Arc::new(b.finish())
-        } else {
-            let mut b = TimestampMillisecondBuilder::with_capacity(text.len()).with_timezone("UTC");
-            for (i, v) in text.iter().enumerate() {
-                match v.filter(|s| !s.is_empty()) {
-                    None => b.append_null(),
-                    Some(s) => match parse_timestamp_ms(s, &ts_formats, &date_formats) {
-                        Some(ms) => b.append_value(ms),
-                        None => {
-                            bad.push(BadValue { row: offset + i, value: s.to_string() });
-                            b.append_null();
-                        }
-                    },
-                }
-            }
-            Arc::new(b.finish())
-        };
-        Ok((out, bad))
+/// Casts one column to `data_type` (the mapping's value map and formats applied); returns the cast array
+/// and the values that failed, with row numbers starting at `offset`.
+pub(crate) fn cast_array(
+    array: &ArrayRef,
+    table: &str,
+    name: &str,
+    data_type: ColumnType,
+    mapping: &ColumnMapping,
+    offset: usize,
+) -> Result<(ArrayRef, Vec<BadValue>)> {
+    let target = data_type.arrow();
+    let array = match mapping.values.get(name) {
+        Some(map) => map_values(array, map)?,
+        None => array.clone(),
+    };
+    if array.data_type() == &target {
+        return Ok((array, Vec::new()));
     }
+    let context = || format!("table '{}', column '{}'", table, name);
+    let is_text = matches!(array.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    match (data_type, is_text) {
+        (ColumnType::Text, _) => {
+            let out = cast_with_options(&array, &target, &CastOptions::default()).map_err(|e| Error::Schema {
+                context: context(),
+                message: format!("cannot read {} as text: {e}", array.data_type()),
+            })?;
+            Ok((out, Vec::new()))
+        }
+        (ColumnType::Date | ColumnType::Timestamp, true) => Ok(parse_temporal(&array, data_type, mapping, offset)?),
+        (_, true) => {
+            let trimmed = trim_to_utf8(&array)?;
+            cast_checked(&trimmed, &target, offset, context)
+        }
+        (ColumnType::Count, false) if array.data_type().is_floating() => {
+            let as_f64 = cast_with_options(&array, &DataType::Float64, &CastOptions::default())?;
+            let floats = as_f64.as_primitive::<arrow::datatypes::Float64Type>();
+            let mut bad = Vec::new();
+            let mut out = arrow::array::Int32Builder::with_capacity(floats.len());
+            for (i, v) in floats.iter().enumerate() {
+                match v {
+                    Some(x) if x.fract() == 0.0 && x >= i32::MIN as f64 && x <= i32::MAX as f64 => {
+                        out.append_value(x as i32)
+                    }
+                    Some(x) => {
+                        bad.push(BadValue { row: offset + i, value: x.to_string() });
+                        out.append_null();
+                    }
+                    None => out.append_null(),
+                }
+            }
+            Ok((Arc::new(out.finish()), bad))
+        }
+        _ => cast_checked(&array, &target, offset, context),
+    }
+}
+
+fn parse_temporal(
+    array: &ArrayRef,
+    kind: ColumnType,
+    mapping: &ColumnMapping,
+    offset: usize,
+) -> Result<(ArrayRef, Vec<BadValue>)> {
+    let text = trim_to_utf8(array)?;
+    let text = text.as_string::<i32>();
+    let date_formats = formats(&mapping.date_formats, DEFAULT_DATE_FORMATS);
+    let ts_formats = formats(&mapping.timestamp_formats, DEFAULT_TIMESTAMP_FORMATS);
+    let mut bad = Vec::new();
+    let out: ArrayRef = if kind == ColumnType::Date {
+        let mut b = Date32Builder::with_capacity(text.len());
+        for (i, v) in text.iter().enumerate() {
+            match v.filter(|s| !s.is_empty()) {
+                None => b.append_null(),
+                Some(s) => match parse_date(s, &date_formats, &ts_formats) {
+                    Some(d) => b.append_value(days_since_epoch(d)),
+                    None => {
+                        bad.push(BadValue { row: offset + i, value: s.to_string() });
+                        b.append_null();
+                    }
+                },
+            }
+        }
+        Arc::new(b.finish())
+    } else {
+        let mut b = TimestampMillisecondBuilder::with_capacity(text.len()).with_timezone("UTC");
+        for (i, v) in text.iter().enumerate() {
+            match v.filter(|s| !s.is_empty()) {
+                None => b.append_null(),
+                Some(s) => match parse_timestamp_ms(s, &ts_formats, &date_formats) {
+                    Some(ms) => b.append_value(ms),
+                    None => {
+                        bad.push(BadValue { row: offset + i, value: s.to_string() });
+                        b.append_null();
+                    }
+                },
+            }
+        }
+        Arc::new(b.finish())
+    };
+    Ok((out, bad))
 }
 
 fn formats<'a>(configured: &'a [String], defaults: &'a [&'a str]) -> Vec<&'a str> {
     if configured.is_empty() { defaults.to_vec() } else { configured.iter().map(String::as_str).collect() }
 }
 
-fn expected_text(spec: &ColumnSpec, mapping: &ColumnMapping) -> String {
-    match spec.data_type {
+/// What a value of `data_type` must look like, for messages.
+pub(crate) fn expected_text(data_type: ColumnType, mapping: &ColumnMapping) -> String {
+    match data_type {
         ColumnType::Date => {
             format!("a date in one of the formats {:?}", formats(&mapping.date_formats, DEFAULT_DATE_FORMATS))
         }

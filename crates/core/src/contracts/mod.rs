@@ -10,6 +10,7 @@
 
 mod conform;
 
+pub(crate) use conform::cast_array;
 pub use conform::{
     CastFailure, CastPolicy, ColumnMapping, Conformed, ConformedTable, Conformer, DEFAULT_DATE_FORMATS,
     DEFAULT_TIMESTAMP_FORMATS, ExtraColumns, conform, days_since_epoch,
@@ -67,8 +68,9 @@ pub struct ColumnSpec {
     pub description: &'static str,
 }
 
-/// The small set of canonical column types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The small set of canonical column types (snake-case names in configuration files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ColumnType {
     /// UTF-8 text.
     Text,

@@ -62,6 +62,16 @@ impl DefectKind {
     }
 }
 
+/// The rule set that validates the dirty tables (YAML, shipped with the library): the contracts' type and
+/// not-null rules plus formats, ranges, allowed sets, cross-column order, foreign keys to `accounts`,
+/// lateness of `loaded_at` and freshness. Each [`DefectKind`] is caught by the rule named after it.
+pub const DIRTY_RULES_YAML: &str = include_str!("dirty_rules.yaml");
+
+/// [`DIRTY_RULES_YAML`] parsed.
+pub fn dirty_rules() -> Result<crate::validate::RuleSet> {
+    crate::validate::RuleSet::from_str(DIRTY_RULES_YAML, "yaml")
+}
+
 /// How many defects to inject.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -14,7 +14,7 @@ mod records;
 mod signals;
 mod sim;
 
-pub use dirty::{DefectKind, DirtyConfig, DirtyPortfolio, dirty};
+pub use dirty::{DIRTY_RULES_YAML, DefectKind, DirtyConfig, DirtyPortfolio, dirty, dirty_rules};
 
 use std::sync::Arc;
 

@@ -1,0 +1,394 @@
+//! Row-level rule evaluation: each rule turns a typed batch into a bitmap of failing rows with Arrow's
+//! vectorised kernels (comparison, null masks) or one tight pass over the values, and readable reasons are
+//! written only for the rows that fail.
+
+use std::collections::{HashMap, HashSet};
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, Scalar};
+use arrow::buffer::BooleanBuffer;
+use arrow::compute::kernels::cmp;
+use arrow::compute::{CastOptions, cast_with_options};
+use arrow::datatypes::DataType;
+use arrow::row::{RowConverter, SortField};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+
+use super::compile::{CompiledRule, Prepared};
+use super::config::{CompareOp, ReportDuplicates, TextFormat};
+use super::iso_codes::{COUNTRIES, CURRENCIES};
+use crate::error::{Error, Result};
+
+/// The failing rows of one row-level rule in one batch.
+#[derive(Debug, Default)]
+pub(crate) struct RowFailures {
+    /// Failing rows (true = failed); `None` when none failed.
+    pub(crate) mask: Option<BooleanBuffer>,
+    /// How many rows failed.
+    pub(crate) count: usize,
+    /// Reasons prepared during evaluation (type failures' raw text, duplicate keys' first rows).
+    pub(crate) notes: HashMap<usize, String>,
+}
+
+impl RowFailures {
+    fn from_mask(mask: BooleanBuffer) -> Self {
+        let count = mask.count_set_bits();
+        Self { mask: (count > 0).then_some(mask), count, notes: HashMap::new() }
+    }
+
+    fn from_rows(len: usize, rows: HashMap<usize, String>) -> Self {
+        let set: HashSet<usize> = rows.keys().copied().collect();
+        let mask = BooleanBuffer::collect_bool(len, |i| set.contains(&i));
+        Self { count: rows.len(), mask: (!rows.is_empty()).then_some(mask), notes: rows }
+    }
+
+    /// Whether `row` failed.
+    pub(crate) fn failed(&self, row: usize) -> bool {
+        self.mask.as_ref().is_some_and(|m| m.value(row))
+    }
+}
+
+/// State a rule keeps across the batches of a stream.
+#[derive(Debug, Default)]
+pub(crate) struct RuleState {
+    /// `unique`: encoded key → first row (global).
+    seen: HashMap<Box<[u8]>, u64>,
+}
+
+/// Everything evaluation reads besides the batch.
+pub(crate) struct EvalContext<'a> {
+    /// Raw values that failed the cast, by rule and local row.
+    pub(crate) type_failures: &'a HashMap<usize, Vec<(usize, String)>>,
+    /// Rows (local) whose value in a column was present but unreadable, by column: not-null passes them.
+    pub(crate) unreadable: &'a HashMap<usize, HashSet<usize>>,
+    /// Referenced key sets by (table, column).
+    pub(crate) references: &'a HashMap<(String, String), HashSet<String>>,
+    /// Global row number of the batch's first row.
+    pub(crate) offset: u64,
+    /// Global row numbers of the batch's rows when they are not consecutive (after deduplication).
+    pub(crate) rows: Option<&'a [u64]>,
+}
+
+impl EvalContext<'_> {
+    fn global(&self, local: usize) -> u64 {
+        self.rows.map_or(self.offset + local as u64, |r| r[local])
+    }
+}
+
+/// Evaluates one row-level rule (index `idx` of the plan) on `batch`.
+pub(crate) fn evaluate(
+    idx: usize,
+    rule: &CompiledRule,
+    batch: &RecordBatch,
+    ctx: &EvalContext<'_>,
+    state: &mut RuleState,
+) -> Result<RowFailures> {
+    let n = batch.num_rows();
+    let column = |c: usize| batch.column(c);
+    Ok(match &rule.check {
+        Prepared::NotNull { col } => {
+            let a = column(*col);
+            match (a.logical_nulls(), ctx.unreadable.get(col)) {
+                (Some(nulls), None) => RowFailures::from_mask(!nulls.inner()),
+                (Some(nulls), Some(bad)) => {
+                    RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| nulls.is_null(i) && !bad.contains(&i)))
+                }
+                (None, _) => RowFailures::default(),
+            }
+        }
+        Prepared::Type { .. } => {
+            let rows = ctx.type_failures.get(&idx).map(|v| v.iter().cloned().collect()).unwrap_or_default();
+            RowFailures::from_rows(n, rows)
+        }
+        Prepared::Format { col, format, regex } => {
+            let text = as_utf8(column(*col))?;
+            let s = text.as_string::<i32>();
+            let ok = |v: &str| -> bool {
+                match format {
+                    TextFormat::Email => is_email(v),
+                    TextFormat::Url => is_url(v),
+                    TextFormat::IsoDate => v.len() == 10 && NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok(),
+                    TextFormat::IsoTimestamp => {
+                        DateTime::parse_from_rfc3339(v).is_ok()
+                            || NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+                    }
+                    TextFormat::Country => COUNTRIES.binary_search(&v).is_ok(),
+                    TextFormat::Currency => CURRENCIES.binary_search(&v).is_ok(),
+                    TextFormat::Regex => regex.as_ref().is_some_and(|r| r.is_match(v)),
+                }
+            };
+            RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| s.is_valid(i) && !ok(s.value(i))))
+        }
+        Prepared::Range { col, min, max, exclusive } => {
+            let a = column(*col);
+            let values = match min.as_ref().or(max.as_ref()).map(|b| b.data_type()) {
+                Some(t) if t != a.data_type() => cast_with_options(a, t, &CastOptions::default())?,
+                _ => a.clone(),
+            };
+            let mut fail = BooleanBuffer::new_unset(n);
+            if let Some(b) = min {
+                let s = Scalar::new(b.clone());
+                let below = if *exclusive { cmp::lt_eq(&values, &s)? } else { cmp::lt(&values, &s)? };
+                fail = &fail | &true_bits(&below);
+            }
+            if let Some(b) = max {
+                let s = Scalar::new(b.clone());
+                let above = if *exclusive { cmp::gt_eq(&values, &s)? } else { cmp::gt(&values, &s)? };
+                fail = &fail | &true_bits(&above);
+            }
+            RowFailures::from_mask(fail)
+        }
+        Prepared::InSet { col, values, ignore_case, .. } => {
+            let text = as_utf8(column(*col))?;
+            let s = text.as_string::<i32>();
+            let bad = |v: &str| {
+                if *ignore_case { !values.contains(&v.to_ascii_lowercase()) } else { !values.contains(v) }
+            };
+            RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| s.is_valid(i) && bad(s.value(i))))
+        }
+        Prepared::Length { col, min, max } => {
+            let text = as_utf8(column(*col))?;
+            let s = text.as_string::<i32>();
+            let bad = |v: &str| {
+                let len = if v.is_ascii() { v.len() } else { v.chars().count() };
+                min.is_some_and(|m| len < m) || max.is_some_and(|m| len > m)
+            };
+            RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| s.is_valid(i) && bad(s.value(i))))
+        }
+        Prepared::Unique { cols, report } => unique(batch, cols, *report, ctx, state)?,
+        Prepared::Compare { left, right, op } => {
+            let l = column(*left);
+            let r = column(*right);
+            let r = if r.data_type() != l.data_type() {
+                cast_with_options(r, l.data_type(), &CastOptions::default())?
+            } else {
+                r.clone()
+            };
+            let holds = match op {
+                CompareOp::Lt => cmp::lt(l, &r)?,
+                CompareOp::Le => cmp::lt_eq(l, &r)?,
+                CompareOp::Eq => cmp::eq(l, &r)?,
+                CompareOp::Ne => cmp::neq(l, &r)?,
+                CompareOp::Gt => cmp::gt(l, &r)?,
+                CompareOp::Ge => cmp::gt_eq(l, &r)?,
+            };
+            RowFailures::from_mask(false_bits(&holds))
+        }
+        Prepared::ForeignKey { col, ref_table, ref_column } => {
+            let keys = ctx.references.get(&(ref_table.clone(), ref_column.clone())).ok_or_else(|| {
+                Error::Internal(format!("validation: reference {ref_table}.{ref_column} was not loaded"))
+            })?;
+            let text = as_utf8(column(*col))?;
+            let s = text.as_string::<i32>();
+            RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| s.is_valid(i) && !keys.contains(s.value(i))))
+        }
+        Prepared::Sql { expression, expr } => {
+            let value = expr.evaluate(batch).and_then(|v| v.into_array(n)).map_err(|e| {
+                Error::invalid(format!("rule '{}'", rule.id), format!("SQL `{expression}` failed: {e}"))
+            })?;
+            let b = value.as_boolean_opt().ok_or_else(|| {
+                Error::Internal(format!("rule '{}': SQL result is {}, not boolean", rule.id, value.data_type()))
+            })?;
+            RowFailures::from_mask(false_bits(b))
+        }
+        Prepared::RowCount { .. } | Prepared::Freshness { .. } | Prepared::Completeness { .. } => {
+            RowFailures::default()
+        }
+    })
+}
+
+/// Rows whose value is true (nulls count as false).
+fn true_bits(b: &BooleanArray) -> BooleanBuffer {
+    match b.nulls() {
+        Some(n) => b.values() & n.inner(),
+        None => b.values().clone(),
+    }
+}
+
+/// Rows whose value is false (nulls count as passing).
+fn false_bits(b: &BooleanArray) -> BooleanBuffer {
+    let f = !b.values();
+    match b.nulls() {
+        Some(n) => &f & n.inner(),
+        None => f,
+    }
+}
+
+fn as_utf8(a: &ArrayRef) -> Result<ArrayRef> {
+    Ok(if a.data_type() == &DataType::Utf8 {
+        a.clone()
+    } else {
+        cast_with_options(a, &DataType::Utf8, &CastOptions::default())?
+    })
+}
+
+fn unique(
+    batch: &RecordBatch,
+    cols: &[usize],
+    report: ReportDuplicates,
+    ctx: &EvalContext<'_>,
+    state: &mut RuleState,
+) -> Result<RowFailures> {
+    let n = batch.num_rows();
+    let arrays: Vec<ArrayRef> = cols.iter().map(|c| batch.column(*c).clone()).collect();
+    let converter = RowConverter::new(arrays.iter().map(|a| SortField::new(a.data_type().clone())).collect())?;
+    let rows = converter.convert_columns(&arrays)?;
+    let has_null = |i: usize| arrays.iter().any(|a| a.is_null(i));
+    let mut notes = HashMap::new();
+    match report {
+        ReportDuplicates::ExcludeFirst => {
+            for i in 0..n {
+                if has_null(i) {
+                    continue;
+                }
+                let key = rows.row(i);
+                match state.seen.get(key.as_ref()) {
+                    Some(first) => {
+                        notes.insert(i, format!("repeats the key of row {first}"));
+                    }
+                    None => {
+                        state.seen.insert(key.as_ref().into(), ctx.global(i));
+                    }
+                }
+            }
+        }
+        ReportDuplicates::All => {
+            let mut groups: HashMap<&[u8], Vec<usize>> = HashMap::new();
+            for i in (0..n).filter(|i| !has_null(*i)) {
+                groups.entry(rows.row(i).data()).or_default().push(i);
+            }
+            for members in groups.values().filter(|m| m.len() > 1) {
+                let all: Vec<String> = members.iter().map(|m| ctx.global(*m).to_string()).collect();
+                for m in members {
+                    notes.insert(*m, format!("the key occurs {} times (rows {})", members.len(), all.join(", ")));
+                }
+            }
+        }
+    }
+    Ok(RowFailures::from_rows(n, notes))
+}
+
+/// A practical e-mail check: one `@`, a local part, a dotted domain of non-empty labels, no blanks.
+fn is_email(v: &str) -> bool {
+    let Some((local, domain)) = v.split_once('@') else { return false };
+    !local.is_empty()
+        && !domain.contains('@')
+        && !v.contains(|c: char| c.is_whitespace() || c.is_control())
+        && domain.contains('.')
+        && domain.split('.').all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'))
+}
+
+/// An absolute http(s) URL with a host.
+fn is_url(v: &str) -> bool {
+    let rest = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or("");
+        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+        let host = host.split(':').next().unwrap_or("");
+        !host.is_empty() && !v.contains(char::is_whitespace)
+    })
+}
+
+/// The readable reason `row` failed `rule`.
+pub(crate) fn reason(rule: &CompiledRule, batch: &RecordBatch, row: usize, failures: &RowFailures) -> String {
+    if let Some(note) = failures.notes.get(&row) {
+        return match &rule.check {
+            Prepared::Type { data_type, .. } => {
+                format!("{} = {note:?} cannot be read as {}", rule.column, type_name(*data_type))
+            }
+            _ => format!("{} {note}", rule.column),
+        };
+    }
+    let show = |c: usize| display(batch.column(c), row);
+    match &rule.check {
+        Prepared::NotNull { .. } => format!("{} is missing", rule.column),
+        Prepared::Format { col, format, .. } => {
+            let what = match format {
+                TextFormat::Email => "an e-mail address",
+                TextFormat::Url => "an http(s) URL",
+                TextFormat::IsoDate => "an ISO date (YYYY-MM-DD)",
+                TextFormat::IsoTimestamp => "an ISO timestamp",
+                TextFormat::Country => "an ISO 3166 country code",
+                TextFormat::Currency => "an ISO 4217 currency code",
+                TextFormat::Regex => "text matching the pattern",
+            };
+            format!("{} = {} is not {what}", rule.column, show(*col))
+        }
+        Prepared::Range { col, min, max, exclusive } => {
+            let b = |a: &Option<ArrayRef>| a.as_ref().map_or("-inf".to_string(), |a| display(a, 0));
+            let (lo, hi) = if *exclusive { ("(", ")") } else { ("[", "]") };
+            let hi_text = max.as_ref().map_or("+inf".to_string(), |a| display(a, 0));
+            format!("{} = {} is outside {lo}{}, {hi_text}{hi}", rule.column, show(*col), b(min))
+        }
+        Prepared::InSet { col, shown, .. } => format!("{} = {} is not one of {shown}", rule.column, show(*col)),
+        Prepared::Length { col, min, max } => format!(
+            "{} = {} has a length outside {}..={}",
+            rule.column,
+            show(*col),
+            min.map_or("0".into(), |m| m.to_string()),
+            max.map_or("inf".into(), |m| m.to_string())
+        ),
+        Prepared::Compare { left, right, op } => {
+            let (l, r) = (batch.schema().field(*left).name().clone(), batch.schema().field(*right).name().clone());
+            format!("{l} {} {r} does not hold: {l} = {}, {r} = {}", op.symbol(), show(*left), show(*right))
+        }
+        Prepared::ForeignKey { col, ref_table, ref_column } => {
+            format!("{} = {} is not a {ref_table}.{ref_column}", rule.column, show(*col))
+        }
+        Prepared::Sql { expression, .. } => format!("`{expression}` is false"),
+        Prepared::Type { .. } | Prepared::Unique { .. } => format!("{} failed", rule.id),
+        Prepared::RowCount { .. } | Prepared::Freshness { .. } | Prepared::Completeness { .. } => String::new(),
+    }
+}
+
+fn type_name(t: crate::contracts::ColumnType) -> &'static str {
+    use crate::contracts::ColumnType as T;
+    match t {
+        T::Text => "text",
+        T::Date => "a date",
+        T::Timestamp => "a timestamp",
+        T::Count => "a whole number",
+        T::Float => "a number",
+        T::Bool => "a boolean",
+    }
+}
+
+/// One value as text for messages (`null` for nulls, text quoted).
+pub(crate) fn display(a: &dyn Array, row: usize) -> String {
+    if a.is_null(row) {
+        return "null".into();
+    }
+    let text = ArrayFormatter::try_new(a, &FormatOptions::default()).map(|f| f.value(row).to_string());
+    match (text, a.data_type()) {
+        (Ok(t), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(..)) => {
+            format!("{t:?}")
+        }
+        (Ok(t), _) => t,
+        (Err(_), _) => "?".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_and_url_checks() {
+        for ok in ["a@b.co", "first.last+tag@sub.example.org"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in ["a at b.com", "@b.com", "a@b", "a@@b.com", "a b@c.com", "a@.com", "a@b..com"] {
+            assert!(!is_email(bad), "{bad}");
+        }
+        assert!(is_url("https://example.com/x?y=1"));
+        assert!(is_url("http://user@host:8080"));
+        assert!(!is_url("ftp://example.com"));
+        assert!(!is_url("https://"));
+        assert!(!is_url("https://exa mple.com"));
+    }
+
+    #[test]
+    fn iso_lists_are_sorted() {
+        assert!(COUNTRIES.windows(2).all(|w| w[0] < w[1]));
+        assert!(CURRENCIES.windows(2).all(|w| w[0] < w[1]));
+    }
+}
