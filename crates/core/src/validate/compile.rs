@@ -251,6 +251,9 @@ impl TablePlan {
             .collect();
         completeness_cols.sort_unstable();
         completeness_cols.dedup();
+        if completeness_cols.is_empty() {
+            completeness_cols = (0..schema.fields().len()).collect();
+        }
         Ok(Self {
             name,
             conformer,

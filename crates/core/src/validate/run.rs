@@ -426,8 +426,7 @@ impl TableRun {
             observed: Some(format!("policy {}", plan.duplicates.name())),
             failing_keys: Vec::new(),
         });
-        let cols: Vec<usize> =
-            if plan.completeness_cols.is_empty() { Vec::new() } else { plan.completeness_cols.clone() };
+        let cols = &plan.completeness_cols;
         let completeness = if cols.is_empty() || self.rows_eval == 0 {
             1.0
         } else {
