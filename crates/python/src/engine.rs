@@ -12,7 +12,7 @@ use crate::table::{Table, from_py};
 /// SQL over registered tables (DataFusion); see `accountscope::Engine`.
 #[pyclass(module = "accountscope._native", frozen)]
 pub(crate) struct Engine {
-    inner: Arc<accountscope::Engine>,
+    pub(crate) inner: Arc<accountscope::Engine>,
 }
 
 /// A `datetime.date` or a `YYYY-MM-DD` string.

@@ -13,6 +13,7 @@ mod gbdt;
 mod io;
 mod table;
 mod trend;
+mod validate;
 
 use pyo3::prelude::*;
 
@@ -32,5 +33,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trend::trend_tests, m)?)?;
     m.add_class::<gbdt::Booster>()?;
     m.add_function(wrap_pyfunction!(gbdt::gbdt_train, m)?)?;
+    m.add_class::<validate::Validator>()?;
+    m.add_class::<validate::Validation>()?;
+    m.add_class::<validate::StreamValidator>()?;
+    m.add_function(wrap_pyfunction!(validate::profile, m)?)?;
+    m.add_function(wrap_pyfunction!(validate::dirty_rules_yaml, m)?)?;
     Ok(())
 }

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use arrow::array::{ArrayRef, RecordBatch, make_comparator};
 use arrow::compute::SortOptions;
 use arrow::row::{RowConverter, SortField};
+use datafusion::common::HashMap as FastMap;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 
 use super::config::DuplicatePolicy;
@@ -48,7 +49,8 @@ pub(crate) struct DedupState {
     seen: HashMap<Box<[u8]>, (u64, Vec<u64>)>,
 }
 
-/// Resolves duplicates in `raw` (the input as given) keyed by `key` columns of `typed`.
+/// Resolves duplicates in `raw` (the input as given) keyed by `key` columns of `typed`. With `persist`, the
+/// batch's keys are remembered in `state` for the next batches of a stream.
 pub(crate) fn resolve(
     raw: &RecordBatch,
     typed: &RecordBatch,
@@ -57,6 +59,7 @@ pub(crate) fn resolve(
     latest_by: Option<usize>,
     offset: u64,
     state: &mut DedupState,
+    persist: bool,
 ) -> Result<Resolution> {
     let n = raw.num_rows();
     if matches!(policy, DuplicatePolicy::KeepAll) || n == 0 {
@@ -79,23 +82,25 @@ pub(crate) fn resolve(
     let same_raw = |a: usize, b: usize| raw_equal.iter().all(|cmp| cmp(a, b).is_eq());
 
     // Groups of this batch: key → distinct members (local rows) in order; exact copies dropped here.
+    let hash_keys: Vec<[u8; 8]> =
+        if encoded.is_none() { hashes.iter().map(|h| h.to_le_bytes()).collect() } else { Vec::new() };
     let mut keep_mask = vec![true; n];
     let mut dropped = Vec::new();
-    let mut groups: HashMap<Box<[u8]>, Vec<usize>> = HashMap::new();
-    let mut order: Vec<Box<[u8]>> = Vec::new();
+    let mut groups: FastMap<&[u8], Vec<usize>> = FastMap::with_capacity(n);
+    let mut order: Vec<&[u8]> = Vec::new();
     for i in 0..n {
-        let k: Box<[u8]> = match &encoded {
-            Some(rows) if key_arrays.iter().any(|a| a.is_null(i)) => continue,
-            Some(rows) => rows.row(i).as_ref().into(),
-            None => hashes[i].to_le_bytes().into(),
+        let k: &[u8] = match &encoded {
+            Some(_) if key_arrays.iter().any(|a| a.is_null(i)) => continue,
+            Some(rows) => rows.row(i).data(),
+            None => &hash_keys[i],
         };
-        let members = groups.entry(k.clone()).or_default();
+        let members = groups.entry(k).or_default();
         if members.is_empty() {
-            order.push(k.clone());
+            order.push(k);
         }
         // An exact copy of an earlier distinct row of this key (this batch, or an earlier batch by hash)?
         let local_copy = members.iter().find(|&&m| hashes[m] == hashes[i] && same_raw(m, i)).copied();
-        let earlier = state.seen.get(&k);
+        let earlier = state.seen.get(k);
         if let Some(m) = local_copy {
             keep_mask[i] = false;
             dropped.push(Dropped { row: i, kept: offset + m as u64, kind: "exact" });
@@ -112,7 +117,7 @@ pub(crate) fn resolve(
     let mut fills: Vec<(usize, usize, usize)> = Vec::new(); // (kept row, column, source row)
     for k in &order {
         let members = &groups[k];
-        let earlier = state.seen.get(k).map(|(first, _)| *first);
+        let earlier = state.seen.get(*k).map(|(first, _)| *first);
         match policy {
             DuplicatePolicy::KeepFirst => {
                 let (first, rest) = match earlier {
@@ -161,10 +166,12 @@ pub(crate) fn resolve(
         }
     }
     // Remember this batch's keys for the next batches (only policies that stream reach a second batch).
-    for k in order {
-        let members = &groups[&k];
-        let entry = state.seen.entry(k).or_insert_with(|| (offset + members[0] as u64, Vec::new()));
-        entry.1.extend(members.iter().map(|m| hashes[*m]));
+    if persist {
+        for k in order {
+            let members = &groups[k];
+            let entry = state.seen.entry(k.into()).or_insert_with(|| (offset + members[0] as u64, Vec::new()));
+            entry.1.extend(members.iter().map(|m| hashes[*m]));
+        }
     }
     let keep: Vec<u32> = (0..n as u32).filter(|i| keep_mask[*i as usize]).collect();
     if !fills.is_empty() {

@@ -12,6 +12,7 @@ use arrow::datatypes::DataType;
 use arrow::row::{RowConverter, SortField};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use datafusion::common::{HashMap as FastMap, HashSet as FastSet};
 
 use super::compile::{CompiledRule, Prepared};
 use super::config::{CompareOp, ReportDuplicates, TextFormat};
@@ -36,9 +37,15 @@ impl RowFailures {
     }
 
     fn from_rows(len: usize, rows: HashMap<usize, String>) -> Self {
-        let set: HashSet<usize> = rows.keys().copied().collect();
-        let mask = BooleanBuffer::collect_bool(len, |i| set.contains(&i));
-        Self { count: rows.len(), mask: (!rows.is_empty()).then_some(mask), notes: rows }
+        if rows.is_empty() {
+            return Self::default();
+        }
+        let mut mask = arrow::array::BooleanBufferBuilder::new(len);
+        mask.append_n(len, false);
+        for &r in rows.keys() {
+            mask.set_bit(r, true);
+        }
+        Self { count: rows.len(), mask: Some(mask.finish()), notes: rows }
     }
 
     /// Whether `row` failed.
@@ -61,11 +68,13 @@ pub(crate) struct EvalContext<'a> {
     /// Rows (local) whose value in a column was present but unreadable, by column: not-null passes them.
     pub(crate) unreadable: &'a HashMap<usize, HashSet<usize>>,
     /// Referenced key sets by (table, column).
-    pub(crate) references: &'a HashMap<(String, String), HashSet<String>>,
+    pub(crate) references: &'a HashMap<(String, String), FastSet<String>>,
     /// Global row number of the batch's first row.
     pub(crate) offset: u64,
     /// Global row numbers of the batch's rows when they are not consecutive (after deduplication).
     pub(crate) rows: Option<&'a [u64]>,
+    /// Whether rules keep state for later batches (streams).
+    pub(crate) persist: bool,
 }
 
 impl EvalContext<'_> {
@@ -236,27 +245,36 @@ fn unique(
     let mut notes = HashMap::new();
     match report {
         ReportDuplicates::ExcludeFirst => {
-            for i in 0..n {
-                if has_null(i) {
-                    continue;
-                }
-                let key = rows.row(i);
-                match state.seen.get(key.as_ref()) {
+            let mut local: FastMap<&[u8], u64> = FastMap::with_capacity(n);
+            for i in (0..n).filter(|i| !has_null(*i)) {
+                let key = rows.row(i).data();
+                match state.seen.get(key).or_else(|| local.get(key)) {
                     Some(first) => {
                         notes.insert(i, format!("repeats the key of row {first}"));
                     }
                     None => {
-                        state.seen.insert(key.as_ref().into(), ctx.global(i));
+                        local.insert(key, ctx.global(i));
                     }
                 }
             }
+            if ctx.persist {
+                state.seen.extend(local.into_iter().map(|(k, v)| (k.into(), v)));
+            }
         }
         ReportDuplicates::All => {
-            let mut groups: HashMap<&[u8], Vec<usize>> = HashMap::new();
+            // Count first; only keys that repeat get their rows listed.
+            let mut counts: FastMap<&[u8], u32> = FastMap::with_capacity(n);
             for i in (0..n).filter(|i| !has_null(*i)) {
-                groups.entry(rows.row(i).data()).or_default().push(i);
+                *counts.entry(rows.row(i).data()).or_default() += 1;
             }
-            for members in groups.values().filter(|m| m.len() > 1) {
+            let mut groups: FastMap<&[u8], Vec<usize>> = FastMap::new();
+            for i in (0..n).filter(|i| !has_null(*i)) {
+                let key = rows.row(i).data();
+                if counts[key] > 1 {
+                    groups.entry(key).or_default().push(i);
+                }
+            }
+            for members in groups.values() {
                 let all: Vec<String> = members.iter().map(|m| ctx.global(*m).to_string()).collect();
                 for m in members {
                     notes.insert(*m, format!("the key occurs {} times (rows {})", members.len(), all.join(", ")));
@@ -289,7 +307,8 @@ fn is_url(v: &str) -> bool {
 }
 
 /// The readable reason `row` failed `rule`.
-pub(crate) fn reason(rule: &CompiledRule, batch: &RecordBatch, row: usize, failures: &RowFailures) -> String {
+pub(crate) fn reason(rule: &CompiledRule, values: &Values<'_>, row: usize, failures: &RowFailures) -> String {
+    let batch = values.batch;
     if let Some(note) = failures.notes.get(&row) {
         return match &rule.check {
             Prepared::Type { data_type, .. } => {
@@ -298,7 +317,7 @@ pub(crate) fn reason(rule: &CompiledRule, batch: &RecordBatch, row: usize, failu
             _ => format!("{} {note}", rule.column),
         };
     }
-    let show = |c: usize| display(batch.column(c), row);
+    let show = |c: usize| values.show(c, row);
     match &rule.check {
         Prepared::NotNull { .. } => format!("{} is missing", rule.column),
         Prepared::Format { col, format, .. } => {
@@ -352,18 +371,46 @@ fn type_name(t: crate::contracts::ColumnType) -> &'static str {
     }
 }
 
+/// A batch's values as message text, with one formatter per column made on first use.
+pub(crate) struct Values<'a> {
+    batch: &'a RecordBatch,
+    formatters: std::cell::RefCell<HashMap<usize, Option<ArrayFormatter<'a>>>>,
+}
+
+impl<'a> Values<'a> {
+    pub(crate) fn new(batch: &'a RecordBatch) -> Self {
+        Self { batch, formatters: Default::default() }
+    }
+
+    /// Column `col` of `row` as [`display`] writes it.
+    pub(crate) fn show(&self, col: usize, row: usize) -> String {
+        let a = self.batch.column(col);
+        if a.is_null(row) {
+            return "null".into();
+        }
+        let mut cache = self.formatters.borrow_mut();
+        let f = cache.entry(col).or_insert_with(|| ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default()).ok());
+        match f {
+            Some(f) if is_text(a.data_type()) => format!("{:?}", f.value(row).to_string()),
+            Some(f) => f.value(row).to_string(),
+            None => "?".into(),
+        }
+    }
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(..))
+}
+
 /// One value as text for messages (`null` for nulls, text quoted).
 pub(crate) fn display(a: &dyn Array, row: usize) -> String {
     if a.is_null(row) {
         return "null".into();
     }
-    let text = ArrayFormatter::try_new(a, &FormatOptions::default()).map(|f| f.value(row).to_string());
-    match (text, a.data_type()) {
-        (Ok(t), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(..)) => {
-            format!("{t:?}")
-        }
-        (Ok(t), _) => t,
-        (Err(_), _) => "?".into(),
+    match ArrayFormatter::try_new(a, &FormatOptions::default()).map(|f| f.value(row).to_string()) {
+        Ok(t) if is_text(a.data_type()) => format!("{t:?}"),
+        Ok(t) => t,
+        Err(_) => "?".into(),
     }
 }
 

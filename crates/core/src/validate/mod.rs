@@ -55,6 +55,7 @@ use arrow::array::{AsArray, RecordBatch, RecordBatchReader};
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, SchemaRef};
 use chrono::{DateTime, Utc};
+use datafusion::common::HashSet as FastSet;
 use serde::{Deserialize, Serialize};
 
 pub use config::{
@@ -210,10 +211,10 @@ impl Validator {
         let mut lineage = Vec::new();
         for ((name, table), plan) in inputs.iter().zip(plans) {
             let clock = Instant::now();
-            let mut run = TableRun::new(plan.clone(), self.options.max_failing_keys, as_of);
+            let mut run = TableRun::new(plan.clone(), self.options.max_failing_keys, as_of, false);
             let mut hasher = ContentHasher::new(table.schema());
-            let batches: Vec<RecordBatch> =
-                if streamable(&plan).is_ok() { table.batches().to_vec() } else { vec![table.concat()?] };
+            // One batch: duplicates and uniqueness are decided over the whole table without key state.
+            let batches = [table.concat()?];
             let (mut clean, mut quarantine, mut duplicates) = (Vec::new(), Vec::new(), Vec::new());
             for batch in &batches {
                 hasher.update(batch)?;
@@ -254,7 +255,7 @@ impl Validator {
         let sources: HashMap<&str, &Table> = self.references.iter().map(|(n, t)| (n.as_str(), t)).collect();
         let references = load_references(std::iter::once(plan.as_ref()), &sources)?;
         Ok(StreamValidator {
-            run: TableRun::new(plan, self.options.max_failing_keys, self.as_of_ms()),
+            run: TableRun::new(plan, self.options.max_failing_keys, self.as_of_ms(), true),
             references,
             hasher: ContentHasher::new(schema),
             started: Utc::now(),
@@ -309,7 +310,7 @@ impl Validator {
 #[derive(Debug)]
 pub struct StreamValidator {
     run: TableRun,
-    references: HashMap<(String, String), HashSet<String>>,
+    references: HashMap<(String, String), FastSet<String>>,
     hasher: ContentHasher,
     started: DateTime<Utc>,
     clock: Instant,
@@ -363,7 +364,7 @@ fn streamable(plan: &TablePlan) -> Result<()> {
 fn load_references<'a>(
     plans: impl Iterator<Item = &'a TablePlan>,
     sources: &HashMap<&str, &Table>,
-) -> Result<HashMap<(String, String), HashSet<String>>> {
+) -> Result<HashMap<(String, String), FastSet<String>>> {
     let mut out = HashMap::new();
     for plan in plans {
         for rule in &plan.rules {
@@ -375,7 +376,7 @@ fn load_references<'a>(
             let table = sources.get(ref_table.as_str()).ok_or_else(|| {
                 Error::config(format!("rule '{}'.ref_table", rule.id), format!("table '{ref_table}' is not available"))
             })?;
-            let mut values = HashSet::new();
+            let mut values = FastSet::default();
             for batch in table.batches() {
                 let col = batch.column_by_name(ref_column).ok_or_else(|| {
                     Error::config(

@@ -11,7 +11,6 @@
 //!   (ties broken by first appearance) for every column that is not floating point.
 //! - `histogram`: `bins` equal-width bins between min and max; the last bin includes max.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -20,6 +19,7 @@ use arrow::array::{
 use arrow::buffer::OffsetBuffer;
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, Field, Fields, Schema};
+use datafusion::common::HashMap as FastMap;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -81,7 +81,7 @@ fn profile_column(name: &str, a: &ArrayRef, options: &ProfileOptions) -> Result<
     let mut hashes = vec![0u64; n];
     create_hashes([a], &RandomState::with_seed(0x9f0f), &mut hashes)?;
     // value hash → (count, first row)
-    let mut counts: HashMap<u64, (u64, usize)> = HashMap::new();
+    let mut counts: FastMap<u64, (u64, usize)> = FastMap::new();
     for (i, h) in hashes.iter().enumerate() {
         if a.is_valid(i) {
             counts.entry(*h).or_insert((0, i)).0 += 1;

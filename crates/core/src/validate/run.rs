@@ -9,6 +9,7 @@ use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListBuilder, RecordBatc
 use arrow::buffer::BooleanBuffer;
 use arrow::compute::{filter_record_batch, take};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::common::HashSet as FastSet;
 use rayon::prelude::*;
 
 use super::compile::{Prepared, TablePlan};
@@ -52,6 +53,8 @@ pub(crate) struct TableRun {
     states: Vec<RuleState>,
     max_keys: usize,
     as_of_ms: i64,
+    /// Whether more batches may follow (streams keep key state between batches).
+    persist: bool,
     rows_in: u64,
     rows_eval: u64,
     clean: u64,
@@ -69,7 +72,7 @@ pub(crate) struct TableRun {
 }
 
 impl TableRun {
-    pub(crate) fn new(plan: Arc<TablePlan>, max_keys: usize, as_of_ms: i64) -> Self {
+    pub(crate) fn new(plan: Arc<TablePlan>, max_keys: usize, as_of_ms: i64, persist: bool) -> Self {
         let n = plan.rules.len();
         Self {
             conformer: plan.conformer.clone(),
@@ -77,6 +80,7 @@ impl TableRun {
             states: (0..n).map(|_| RuleState::default()).collect(),
             max_keys,
             as_of_ms,
+            persist,
             rows_in: 0,
             rows_eval: 0,
             clean: 0,
@@ -118,7 +122,7 @@ impl TableRun {
     pub(crate) fn process(
         &mut self,
         raw: &RecordBatch,
-        references: &HashMap<(String, String), HashSet<String>>,
+        references: &HashMap<(String, String), FastSet<String>>,
     ) -> Result<BatchOutput> {
         let plan = self.plan.clone();
         if raw.schema().fields() != plan.input_schema.fields() {
@@ -143,7 +147,16 @@ impl TableRun {
         let n = raw.num_rows();
         let (typed, type_failures) = self.cast(raw, offset)?;
 
-        let res = dedup::resolve(raw, &typed, &plan.key, &plan.duplicates, plan.latest_by, offset, &mut self.dedup)?;
+        let res = dedup::resolve(
+            raw,
+            &typed,
+            &plan.key,
+            &plan.duplicates,
+            plan.latest_by,
+            offset,
+            &mut self.dedup,
+            self.persist,
+        )?;
         let identity = res.keep.len() == n && res.merged_sources.is_none();
         let survivors = if identity {
             typed.clone()
@@ -190,6 +203,7 @@ impl TableRun {
             references,
             offset,
             rows: Some(&global),
+            persist: self.persist,
         };
         let outcomes: Vec<RowFailures> = plan
             .rules
@@ -200,7 +214,12 @@ impl TableRun {
             .collect::<Result<_>>()?;
 
         // Split.
-        let mut quarantine = BooleanBuffer::collect_bool(m, |i| rejected.contains_key(&i));
+        let rejected_mask = if rejected.is_empty() {
+            BooleanBuffer::new_unset(m)
+        } else {
+            BooleanBuffer::collect_bool(m, |i| rejected.contains_key(&i))
+        };
+        let mut quarantine = rejected_mask.clone();
         let mut any_warning = BooleanBuffer::new_unset(m);
         let mut invalid = BooleanBuffer::new_unset(m);
         let mut inconsistent = BooleanBuffer::new_unset(m);
@@ -218,7 +237,6 @@ impl TableRun {
                 _ => invalid = &invalid | mask,
             }
         }
-        let rejected_mask = BooleanBuffer::collect_bool(m, |i| rejected.contains_key(&i));
         let clean_mask = !&quarantine;
         let clean = filter_record_batch(&survivors, &arrow::array::BooleanArray::new(clean_mask.clone(), None))?;
         let quarantine_out =
@@ -322,11 +340,12 @@ impl TableRun {
         let mut ids = ListBuilder::new(StringBuilder::new());
         let mut reasons = ListBuilder::new(StringBuilder::new());
         let dup_id = format!("{}.duplicates", self.plan.name);
+        let values = evaluate::Values::new(survivors);
         for &row in &rows {
             for (rule, out) in self.plan.rules.iter().zip(outcomes) {
                 if out.failed(row) {
                     ids.values().append_value(&rule.id);
-                    reasons.values().append_value(evaluate::reason(rule, survivors, row, out));
+                    reasons.values().append_value(evaluate::reason(rule, &values, row, out));
                 }
             }
             if let Some(why) = rejected.get(&row) {

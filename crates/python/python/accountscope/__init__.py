@@ -16,6 +16,8 @@ from . import exceptions
 from ._native import Demo, Engine, Table, __version__, canonical_schema, table_names
 from . import _native
 from .gbdt import Booster, GBDTClassifier, GBDTRegressor
+from . import validate
+from .validate import Validation, Validator
 from .exceptions import (
     AccountscopeError,
     ConfigError,
@@ -90,6 +92,8 @@ __all__ = [
     "SchemaError",
     "Table",
     "UnsupportedError",
+    "Validation",
+    "Validator",
     "__version__",
     "canonical_schema",
     "conform",
@@ -98,5 +102,6 @@ __all__ = [
     "read",
     "table_names",
     "trend_tests",
+    "validate",
     "write",
 ]
