@@ -12,7 +12,9 @@ use arrow::datatypes::DataType;
 use arrow::row::{RowConverter, SortField};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use datafusion::common::{HashMap as FastMap, HashSet as FastSet};
+use datafusion::common::HashSet as FastSet;
+
+use rayon::prelude::*;
 
 use super::compile::{CompiledRule, Prepared};
 use super::config::{CompareOp, ReportDuplicates, TextFormat};
@@ -99,7 +101,7 @@ pub(crate) fn evaluate(
             match (a.logical_nulls(), ctx.unreadable.get(col)) {
                 (Some(nulls), None) => RowFailures::from_mask(!nulls.inner()),
                 (Some(nulls), Some(bad)) => {
-                    RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| nulls.is_null(i) && !bad.contains(&i)))
+                    RowFailures::from_mask(par_collect_bool(n, |i| nulls.is_null(i) && !bad.contains(&i)))
                 }
                 (None, _) => RowFailures::default(),
             }
@@ -125,7 +127,7 @@ pub(crate) fn evaluate(
                     TextFormat::Regex => regex.as_ref().is_some_and(|r| r.is_match(v)),
                 }
             };
-            RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| s.is_valid(i) && !ok(s.value(i))))
+            RowFailures::from_mask(par_collect_bool(n, |i| s.is_valid(i) && !ok(s.value(i))))
         }
         Prepared::Range { col, min, max, exclusive } => {
             let a = column(*col);
@@ -149,10 +151,14 @@ pub(crate) fn evaluate(
         Prepared::InSet { col, values, ignore_case, .. } => {
             let text = as_utf8(column(*col))?;
             let s = text.as_string::<i32>();
-            let bad = |v: &str| {
-                if *ignore_case { !values.contains(&v.to_ascii_lowercase()) } else { !values.contains(v) }
+            // A handful of allowed values: comparing beats hashing.
+            let small: Vec<&str> = if values.len() <= 8 { values.iter().map(String::as_str).collect() } else { vec![] };
+            let bad = |v: &str| match (*ignore_case, small.is_empty()) {
+                (true, _) => !values.contains(&v.to_ascii_lowercase()),
+                (false, false) => !small.contains(&v),
+                (false, true) => !values.contains(v),
             };
-            RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| s.is_valid(i) && bad(s.value(i))))
+            RowFailures::from_mask(par_collect_bool(n, |i| s.is_valid(i) && bad(s.value(i))))
         }
         Prepared::Length { col, min, max } => {
             let text = as_utf8(column(*col))?;
@@ -161,7 +167,7 @@ pub(crate) fn evaluate(
                 let len = if v.is_ascii() { v.len() } else { v.chars().count() };
                 min.is_some_and(|m| len < m) || max.is_some_and(|m| len > m)
             };
-            RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| s.is_valid(i) && bad(s.value(i))))
+            RowFailures::from_mask(par_collect_bool(n, |i| s.is_valid(i) && bad(s.value(i))))
         }
         Prepared::Unique { cols, report } => unique(batch, cols, *report, ctx, state)?,
         Prepared::Compare { left, right, op } => {
@@ -188,7 +194,7 @@ pub(crate) fn evaluate(
             })?;
             let text = as_utf8(column(*col))?;
             let s = text.as_string::<i32>();
-            RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| s.is_valid(i) && !keys.contains(s.value(i))))
+            RowFailures::from_mask(par_collect_bool(n, |i| s.is_valid(i) && !keys.contains(s.value(i))))
         }
         Prepared::Sql { expression, expr } => {
             let value = expr.evaluate(batch).and_then(|v| v.into_array(n)).map_err(|e| {
@@ -203,6 +209,27 @@ pub(crate) fn evaluate(
             RowFailures::default()
         }
     })
+}
+
+/// `BooleanBuffer::collect_bool` over chunks of rows in parallel (a per-row check such as a regex is the
+/// slowest rule; chunks keep both cores busy when one rule dominates).
+fn par_collect_bool(n: usize, f: impl Fn(usize) -> bool + Sync) -> BooleanBuffer {
+    const CHUNK: usize = 1 << 16;
+    if n <= CHUNK {
+        return BooleanBuffer::collect_bool(n, f);
+    }
+    let parts: Vec<BooleanBuffer> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let start = c * CHUNK;
+            BooleanBuffer::collect_bool(CHUNK.min(n - start), |i| f(start + i))
+        })
+        .collect();
+    let mut out = arrow::array::BooleanBufferBuilder::new(n);
+    for p in &parts {
+        out.append_buffer(p);
+    }
+    out.finish()
 }
 
 /// Rows whose value is true (nulls count as false).
@@ -239,44 +266,35 @@ fn unique(
 ) -> Result<RowFailures> {
     let n = batch.num_rows();
     let arrays: Vec<ArrayRef> = cols.iter().map(|c| batch.column(*c).clone()).collect();
-    let converter = RowConverter::new(arrays.iter().map(|a| SortField::new(a.data_type().clone())).collect())?;
-    let rows = converter.convert_columns(&arrays)?;
-    let has_null = |i: usize| arrays.iter().any(|a| a.is_null(i));
     let mut notes = HashMap::new();
-    match report {
-        ReportDuplicates::ExcludeFirst => {
-            let mut local: FastMap<&[u8], u64> = FastMap::with_capacity(n);
-            for i in (0..n).filter(|i| !has_null(*i)) {
-                let key = rows.row(i).data();
-                match state.seen.get(key).or_else(|| local.get(key)) {
-                    Some(first) => {
-                        notes.insert(i, format!("repeats the key of row {first}"));
-                    }
-                    None => {
-                        local.insert(key, ctx.global(i));
-                    }
+    if ctx.persist {
+        // A stream: later batches are checked against every key seen so far (only `exclude_first`).
+        let converter = RowConverter::new(arrays.iter().map(|a| SortField::new(a.data_type().clone())).collect())?;
+        let rows = converter.convert_columns(&arrays)?;
+        for i in (0..n).filter(|i| arrays.iter().all(|a| a.is_valid(*i))) {
+            let key = rows.row(i).data();
+            match state.seen.get(key) {
+                Some(first) => {
+                    notes.insert(i, format!("repeats the key of row {first}"));
                 }
-            }
-            if ctx.persist {
-                state.seen.extend(local.into_iter().map(|(k, v)| (k.into(), v)));
+                None => {
+                    state.seen.insert(key.into(), ctx.global(i));
+                }
             }
         }
-        ReportDuplicates::All => {
-            // Count first; only keys that repeat get their rows listed.
-            let mut counts: FastMap<&[u8], u32> = FastMap::with_capacity(n);
-            for i in (0..n).filter(|i| !has_null(*i)) {
-                *counts.entry(rows.row(i).data()).or_default() += 1;
-            }
-            let mut groups: FastMap<&[u8], Vec<usize>> = FastMap::new();
-            for i in (0..n).filter(|i| !has_null(*i)) {
-                let key = rows.row(i).data();
-                if counts[key] > 1 {
-                    groups.entry(key).or_default().push(i);
+        return Ok(RowFailures::from_rows(n, notes));
+    }
+    for members in super::groups::equal_key_groups(&arrays, n)? {
+        match report {
+            ReportDuplicates::ExcludeFirst => {
+                let first = ctx.global(members[0]);
+                for m in &members[1..] {
+                    notes.insert(*m, format!("repeats the key of row {first}"));
                 }
             }
-            for members in groups.values() {
+            ReportDuplicates::All => {
                 let all: Vec<String> = members.iter().map(|m| ctx.global(*m).to_string()).collect();
-                for m in members {
+                for m in &members {
                     notes.insert(*m, format!("the key occurs {} times (rows {})", members.len(), all.join(", ")));
                 }
             }

@@ -41,6 +41,7 @@ mod compile;
 mod config;
 mod dedup;
 mod evaluate;
+mod groups;
 mod iso_codes;
 mod lineage;
 mod profile;
@@ -215,6 +216,9 @@ impl Validator {
             let mut hasher = ContentHasher::new(table.schema());
             // One batch: duplicates and uniqueness are decided over the whole table without key state.
             let batches = [table.concat()?];
+            if std::env::var_os("ACCOUNTSCOPE_VALIDATE_TIMING").is_some() {
+                eprintln!("validate: {name}: concat {:.3} s", clock.elapsed().as_secs_f64());
+            }
             let (mut clean, mut quarantine, mut duplicates) = (Vec::new(), Vec::new(), Vec::new());
             for batch in &batches {
                 hasher.update(batch)?;

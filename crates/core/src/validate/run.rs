@@ -44,6 +44,27 @@ pub struct BatchOutput {
     pub duplicates: RecordBatch,
 }
 
+/// Phase timings on stderr when `ACCOUNTSCOPE_VALIDATE_TIMING` is set (a diagnostic for profiling).
+struct Timing(Option<std::time::Instant>);
+
+impl Timing {
+    fn from_env() -> Self {
+        Self(std::env::var_os("ACCOUNTSCOPE_VALIDATE_TIMING").map(|_| std::time::Instant::now()))
+    }
+
+    fn mark(&self, phase: &str) {
+        if let Some(start) = self.0 {
+            eprintln!("validate: {phase} done at {:.3} s", start.elapsed().as_secs_f64());
+        }
+    }
+
+    fn rule(&self, id: &str, clock: std::time::Instant) {
+        if self.0.is_some() {
+            eprintln!("validate:   rule {id}: {:.3} s", clock.elapsed().as_secs_f64());
+        }
+    }
+}
+
 /// Validation state of one table across batches.
 #[derive(Debug)]
 pub(crate) struct TableRun {
@@ -145,7 +166,9 @@ impl TableRun {
         }
         let offset = self.rows_in;
         let n = raw.num_rows();
+        let timing = Timing::from_env();
         let (typed, type_failures) = self.cast(raw, offset)?;
+        timing.mark("cast");
 
         let res = dedup::resolve(
             raw,
@@ -210,8 +233,14 @@ impl TableRun {
             .par_iter()
             .zip(self.states.par_iter_mut())
             .enumerate()
-            .map(|(i, (rule, state))| evaluate::evaluate(i, rule, &survivors, &ctx, state))
+            .map(|(i, (rule, state))| {
+                let clock = std::time::Instant::now();
+                let out = evaluate::evaluate(i, rule, &survivors, &ctx, state);
+                timing.rule(&rule.id, clock);
+                out
+            })
             .collect::<Result<_>>()?;
+        timing.mark("dedup + rules");
 
         // Split.
         let rejected_mask = if rejected.is_empty() {
@@ -242,6 +271,8 @@ impl TableRun {
         let quarantine_out =
             self.quarantine_batch(raw, &survivors, &res.keep, &global, &quarantine, &outcomes, &rejected)?;
         let duplicates_out = self.duplicates_batch(raw, &res.dropped, offset)?;
+
+        timing.mark("outputs");
 
         // Accumulate.
         self.rows_in += n as u64;
