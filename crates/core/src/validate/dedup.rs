@@ -16,6 +16,7 @@ use arrow::row::{RowConverter, SortField};
 use datafusion::common::HashMap as FastMap;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 
+use super::compile::TablePlan;
 use super::config::DuplicatePolicy;
 use crate::error::Result;
 
@@ -49,18 +50,18 @@ pub(crate) struct DedupState {
     seen: HashMap<Box<[u8]>, (u64, Vec<u64>)>,
 }
 
-/// Resolves duplicates in `raw` (the input as given) keyed by `key` columns of `typed`. With `persist`, the
+/// Resolves duplicates in `raw` (the input as given) keyed by the plan's key columns of `typed`, under its
+/// policy. With `persist`, the
 /// batch's keys are remembered in `state` for the next batches of a stream.
 pub(crate) fn resolve(
     raw: &RecordBatch,
     typed: &RecordBatch,
-    key: &[usize],
-    policy: &DuplicatePolicy,
-    latest_by: Option<usize>,
+    plan: &TablePlan,
     offset: u64,
     state: &mut DedupState,
     persist: bool,
 ) -> Result<Resolution> {
+    let (key, policy, latest_by) = (&plan.key, &plan.duplicates, plan.latest_by);
     let n = raw.num_rows();
     if matches!(policy, DuplicatePolicy::KeepAll) || n == 0 {
         return Ok(Resolution { keep: (0..n as u32).collect(), ..Default::default() });

@@ -46,3 +46,35 @@ pub(crate) fn equal_key_groups(keys: &[ArrayRef], n: usize) -> Result<Vec<Vec<us
     groups.sort_unstable_by_key(|g| g[0]);
     Ok(groups)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, StringArray};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    #[test]
+    fn groups_equal_brute_force_on_compound_keys_with_nulls() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let n = 2_000;
+        let a: Vec<Option<i64>> =
+            (0..n).map(|_| (rng.random::<f64>() > 0.05).then(|| rng.random_range(0..30))).collect();
+        let b: Vec<Option<String>> =
+            (0..n).map(|_| (rng.random::<f64>() > 0.05).then(|| format!("k{}", rng.random_range(0..20)))).collect();
+        let keys: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(a.clone())), Arc::new(StringArray::from(b.clone()))];
+        let got = equal_key_groups(&keys, n).expect("groups");
+        let mut want: Vec<Vec<usize>> = Vec::new();
+        for i in (0..n).filter(|i| a[*i].is_some() && b[*i].is_some()) {
+            match want.iter_mut().find(|g| a[g[0]] == a[i] && b[g[0]] == b[i]) {
+                Some(g) => g.push(i),
+                None => want.push(vec![i]),
+            }
+        }
+        want.retain(|g| g.len() > 1);
+        assert_eq!(got, want);
+    }
+}

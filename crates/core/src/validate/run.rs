@@ -170,16 +170,7 @@ impl TableRun {
         let (typed, type_failures) = self.cast(raw, offset)?;
         timing.mark("cast");
 
-        let res = dedup::resolve(
-            raw,
-            &typed,
-            &plan.key,
-            &plan.duplicates,
-            plan.latest_by,
-            offset,
-            &mut self.dedup,
-            self.persist,
-        )?;
+        let res = dedup::resolve(raw, &typed, &plan, offset, &mut self.dedup, self.persist)?;
         let identity = res.keep.len() == n && res.merged_sources.is_none();
         let survivors = if identity {
             typed.clone()
