@@ -170,32 +170,7 @@ impl Validation {
 
     /// The scorecard as an HTML table, for Jupyter.
     fn _repr_html_(&self) -> String {
-        let mut html = String::from(
-            "<p>accountscope validation</p><table><thead><tr><th>table</th><th>rows in</th><th>clean</th>\
-             <th>quarantined</th><th>duplicates</th><th>completeness</th><th>validity</th><th>uniqueness</th>\
-             <th>consistency</th><th>freshness</th><th>overall</th></tr></thead><tbody>",
-        );
-        let pct = |x: f64| format!("{:.2}%", 100.0 * x);
-        for t in &self.inner.report.tables {
-            let s = &t.scores;
-            html.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-                 <td>{}</td><td>{}</td><td>{}</td></tr>",
-                t.table.replace('<', "&lt;"),
-                t.rows_in,
-                t.rows_clean,
-                t.rows_quarantined,
-                t.rows_duplicates,
-                pct(s.completeness),
-                pct(s.validity),
-                pct(s.uniqueness),
-                pct(s.consistency),
-                s.freshness.map_or("-".to_string(), pct),
-                pct(s.overall)
-            ));
-        }
-        html.push_str("</tbody></table>");
-        html
+        format!("<p>accountscope validation</p>{}", self.inner.report.scorecard_html())
     }
 }
 

@@ -27,6 +27,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::table::Table;
 
+/// Column headings of the scorecard.
+const SCORECARD_HEADER: [&str; 11] =
+    ["table", "rows in", "clean", "quar.", "dupl.", "compl.", "valid.", "uniq.", "consis.", "fresh.", "overall"];
+
 /// The result of one rule on one table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleResult {
@@ -260,28 +264,52 @@ impl ValidationReport {
 
     /// The scorecard as aligned text, one line per table (for terminals and logs).
     pub fn scorecard(&self) -> String {
-        let pct = |x: f64| format!("{:>6.2}%", 100.0 * x);
-        let mut out = format!(
-            "{:<18}{:>10}{:>10}{:>8}{:>8}  {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}\n",
-            "table", "rows in", "clean", "quar.", "dupl.", "compl.", "valid.", "uniq.", "consis.", "fresh.", "overall"
-        );
-        for t in &self.tables {
-            let s = &t.scores;
-            out += &format!(
-                "{:<18}{:>10}{:>10}{:>8}{:>8}  {} {} {} {} {} {}\n",
-                t.table,
-                t.rows_in,
-                t.rows_clean,
-                t.rows_quarantined,
-                t.rows_duplicates,
-                pct(s.completeness),
-                pct(s.validity),
-                pct(s.uniqueness),
-                pct(s.consistency),
-                s.freshness.map_or("      -".to_string(), pct),
-                pct(s.overall)
-            );
+        let widths = [18, 10, 10, 8, 8, 8, 8, 8, 8, 8, 8];
+        let line = |cells: &[String]| -> String {
+            let mut out = format!("{:<18}", cells[0]);
+            for (cell, w) in cells[1..].iter().zip(&widths[1..]) {
+                out += &format!("{cell:>w$}", w = *w);
+            }
+            out + "\n"
+        };
+        let header: Vec<String> = SCORECARD_HEADER.iter().map(|h| h.to_string()).collect();
+        self.scorecard_rows().iter().fold(line(&header), |out, row| out + &line(row))
+    }
+
+    /// The scorecard as an HTML table (for notebooks and reports).
+    pub fn scorecard_html(&self) -> String {
+        let cell =
+            |tag: &str, text: &str| format!("<{tag}>{}</{tag}>", text.replace('&', "&amp;").replace('<', "&lt;"));
+        let mut html = String::from("<table><thead><tr>");
+        html += &SCORECARD_HEADER.iter().map(|h| cell("th", h)).collect::<String>();
+        html += "</tr></thead><tbody>";
+        for row in self.scorecard_rows() {
+            html += &format!("<tr>{}</tr>", row.iter().map(|c| cell("td", c)).collect::<String>());
         }
-        out
+        html + "</tbody></table>"
+    }
+
+    /// One row of scorecard cells per table.
+    fn scorecard_rows(&self) -> Vec<Vec<String>> {
+        let pct = |x: f64| format!("{:.2}%", 100.0 * x);
+        self.tables
+            .iter()
+            .map(|t| {
+                let s = &t.scores;
+                vec![
+                    t.table.clone(),
+                    t.rows_in.to_string(),
+                    t.rows_clean.to_string(),
+                    t.rows_quarantined.to_string(),
+                    t.rows_duplicates.to_string(),
+                    pct(s.completeness),
+                    pct(s.validity),
+                    pct(s.uniqueness),
+                    pct(s.consistency),
+                    s.freshness.map_or("-".to_string(), pct),
+                    pct(s.overall),
+                ]
+            })
+            .collect()
     }
 }
