@@ -69,9 +69,21 @@ impl Table {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
 
-    /// All rows as one batch.
+    /// All rows as one batch (no copy for a single batch; columns are concatenated in parallel).
     pub fn concat(&self) -> Result<RecordBatch> {
-        Ok(concat_batches(&self.schema, &self.batches)?)
+        use rayon::prelude::*;
+        if self.batches.len() < 2 || self.schema.fields().is_empty() {
+            return Ok(concat_batches(&self.schema, &self.batches)?);
+        }
+        let columns = (0..self.schema.fields().len())
+            .into_par_iter()
+            .map(|c| {
+                let parts: Vec<&dyn arrow::array::Array> = self.batches.iter().map(|b| b.column(c).as_ref()).collect();
+                arrow::compute::concat(&parts)
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(self.num_rows()));
+        Ok(RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)?)
     }
 
     /// The batches as a stream (cloning only the `Arc`s of the arrays).

@@ -46,11 +46,13 @@ pub(crate) enum Prepared {
         format: TextFormat,
         regex: Option<Regex>,
     },
+    /// `shown` is the interval as reasons write it, e.g. `[0, +inf)`.
     Range {
         col: usize,
         min: Option<ArrayRef>,
         max: Option<ArrayRef>,
         exclusive: bool,
+        shown: String,
     },
     InSet {
         col: usize,
@@ -309,7 +311,13 @@ fn prepare(
             let t = dtype(col);
             let scalar =
                 |b: &Option<Bound>, field: &str| b.as_ref().map(|b| bound_scalar(b, &t, field, &bad)).transpose();
-            Prepared::Range { col, min: scalar(min, "min")?, max: scalar(max, "max")?, exclusive: *exclusive }
+            let (min, max) = (scalar(min, "min")?, scalar(max, "max")?);
+            let text = |a: &Option<ArrayRef>, none: &str| {
+                a.as_ref().map_or(none.to_string(), |a| super::evaluate::display(a, 0))
+            };
+            let (lo, hi) = if *exclusive { ("(", ")") } else { ("[", "]") };
+            let shown = format!("{lo}{}, {}{hi}", text(&min, "-inf"), text(&max, "+inf"));
+            Prepared::Range { col, min, max, exclusive: *exclusive, shown }
         }
         Check::InSet { column, values, ignore_case } => {
             let col = find(id, column)?;

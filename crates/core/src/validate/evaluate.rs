@@ -129,7 +129,7 @@ pub(crate) fn evaluate(
             };
             RowFailures::from_mask(par_collect_bool(n, |i| s.is_valid(i) && !ok(s.value(i))))
         }
-        Prepared::Range { col, min, max, exclusive } => {
+        Prepared::Range { col, min, max, exclusive, .. } => {
             let a = column(*col);
             let values = match min.as_ref().or(max.as_ref()).map(|b| b.data_type()) {
                 Some(t) if t != a.data_type() => cast_with_options(a, t, &CastOptions::default())?,
@@ -350,12 +350,7 @@ pub(crate) fn reason(rule: &CompiledRule, values: &Values<'_>, row: usize, failu
             };
             format!("{} = {} is not {what}", rule.column, show(*col))
         }
-        Prepared::Range { col, min, max, exclusive } => {
-            let b = |a: &Option<ArrayRef>| a.as_ref().map_or("-inf".to_string(), |a| display(a, 0));
-            let (lo, hi) = if *exclusive { ("(", ")") } else { ("[", "]") };
-            let hi_text = max.as_ref().map_or("+inf".to_string(), |a| display(a, 0));
-            format!("{} = {} is outside {lo}{}, {hi_text}{hi}", rule.column, show(*col), b(min))
-        }
+        Prepared::Range { col, shown, .. } => format!("{} = {} is outside {shown}", rule.column, show(*col)),
         Prepared::InSet { col, shown, .. } => format!("{} = {} is not one of {shown}", rule.column, show(*col)),
         Prepared::Length { col, min, max } => format!(
             "{} = {} has a length outside {}..={}",

@@ -221,8 +221,9 @@ impl Validator {
             }
             let (mut clean, mut quarantine, mut duplicates) = (Vec::new(), Vec::new(), Vec::new());
             for batch in &batches {
-                hasher.update(batch)?;
-                let out = run.process(batch, &references)?;
+                let (hashed, out) = rayon::join(|| hasher.update(batch), || run.process(batch, &references));
+                hashed?;
+                let out = out?;
                 clean.push(out.clean);
                 quarantine.push(out.quarantine);
                 duplicates.push(out.duplicates);

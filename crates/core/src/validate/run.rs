@@ -5,9 +5,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use arrow::array::RecordBatchOptions;
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListBuilder, RecordBatch, StringBuilder, UInt32Array};
 use arrow::buffer::BooleanBuffer;
-use arrow::compute::{filter_record_batch, take};
+use arrow::compute::{FilterBuilder, take};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::common::HashSet as FastSet;
 use rayon::prelude::*;
@@ -258,7 +259,7 @@ impl TableRun {
             }
         }
         let clean_mask = !&quarantine;
-        let clean = filter_record_batch(&survivors, &arrow::array::BooleanArray::new(clean_mask.clone(), None))?;
+        let clean = keep_rows(&survivors, &clean_mask)?;
         let quarantine_out =
             self.quarantine_batch(raw, &survivors, &res.keep, &global, &quarantine, &outcomes, &rejected)?;
         let duplicates_out = self.duplicates_batch(raw, &res.dropped, offset)?;
@@ -359,29 +360,43 @@ impl TableRun {
         rejected: &HashMap<usize, String>,
     ) -> Result<RecordBatch> {
         let rows: Vec<usize> = quarantine.set_indices().collect();
-        let mut ids = ListBuilder::new(StringBuilder::new());
-        let mut reasons = ListBuilder::new(StringBuilder::new());
         let dup_id = format!("{}.duplicates", self.plan.name);
-        let values = evaluate::Values::new(survivors);
-        for &row in &rows {
-            for (rule, out) in self.plan.rules.iter().zip(outcomes) {
-                if out.failed(row) {
-                    ids.values().append_value(&rule.id);
-                    reasons.values().append_value(evaluate::reason(rule, &values, row, out));
+        // Reasons are formatted in parallel chunks, each with its own formatters.
+        let chunks: Vec<(ArrayRef, ArrayRef)> = rows
+            .par_chunks(8192)
+            .map(|chunk| {
+                let values = evaluate::Values::new(survivors);
+                let mut ids = ListBuilder::new(StringBuilder::new());
+                let mut reasons = ListBuilder::new(StringBuilder::new());
+                for &row in chunk {
+                    for (rule, out) in self.plan.rules.iter().zip(outcomes) {
+                        if out.failed(row) {
+                            ids.values().append_value(&rule.id);
+                            reasons.values().append_value(evaluate::reason(rule, &values, row, out));
+                        }
+                    }
+                    if let Some(why) = rejected.get(&row) {
+                        ids.values().append_value(&dup_id);
+                        reasons.values().append_value(why);
+                    }
+                    ids.append(true);
+                    reasons.append(true);
                 }
+                (Arc::new(ids.finish()) as ArrayRef, Arc::new(reasons.finish()) as ArrayRef)
+            })
+            .collect();
+        let list = |part: fn(&(ArrayRef, ArrayRef)) -> &ArrayRef| -> Result<ArrayRef> {
+            if chunks.is_empty() {
+                return Ok(Arc::new(ListBuilder::new(StringBuilder::new()).finish()));
             }
-            if let Some(why) = rejected.get(&row) {
-                ids.values().append_value(&dup_id);
-                reasons.values().append_value(why);
-            }
-            ids.append(true);
-            reasons.append(true);
-        }
+            let parts: Vec<&dyn Array> = chunks.iter().map(|c| part(c).as_ref()).collect();
+            Ok(arrow::compute::concat(&parts)?)
+        };
         let local = UInt32Array::from(rows.iter().map(|r| keep[*r]).collect::<Vec<_>>());
         let mut columns: Vec<ArrayRef> = vec![
             Arc::new(Int64Array::from(rows.iter().map(|r| global[*r] as i64).collect::<Vec<_>>())),
-            Arc::new(ids.finish()),
-            Arc::new(reasons.finish()),
+            list(|c| &c.0)?,
+            list(|c| &c.1)?,
         ];
         for c in raw.columns() {
             columns.push(take(c, &local, None)?);
@@ -495,6 +510,18 @@ impl TableRun {
             success,
         }
     }
+}
+
+/// The rows of `batch` where `mask` is set, filtering the columns in parallel (no copy when all are set).
+fn keep_rows(batch: &RecordBatch, mask: &BooleanBuffer) -> Result<RecordBatch> {
+    if mask.count_set_bits() == batch.num_rows() {
+        return Ok(batch.clone());
+    }
+    let predicate = FilterBuilder::new(&arrow::array::BooleanArray::new(mask.clone(), None)).optimize().build();
+    let columns =
+        batch.columns().par_iter().map(|c| predicate.filter(c)).collect::<std::result::Result<Vec<_>, _>>()?;
+    let options = RecordBatchOptions::new().with_row_count(Some(predicate.count()));
+    Ok(RecordBatch::try_new_with_options(batch.schema(), columns, &options)?)
 }
 
 /// The latest value of a date or timestamp column in epoch milliseconds.
