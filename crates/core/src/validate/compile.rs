@@ -104,6 +104,8 @@ pub(crate) struct TablePlan {
     pub(crate) name: String,
     /// Casts contract columns (value failures null and reported).
     pub(crate) conformer: Option<Conformer>,
+    /// How text is read (date / timestamp formats, value maps), for the contract and the extra columns.
+    pub(crate) mapping: ColumnMapping,
     /// Explicit `type` rules on columns outside the contract: (column in the typed batch, type, rule).
     pub(crate) extra_types: Vec<(usize, ColumnType, usize)>,
     /// Contract column → its type rule, for the conformer's failures.
@@ -125,15 +127,13 @@ impl TablePlan {
     pub(crate) fn compile(rules: &TableRules, input_schema: &SchemaRef, tables: &HashSet<String>) -> Result<Self> {
         let name = rules.table.clone();
         let contract = rules.contract_kind()?;
-        let conformer = match contract {
-            Some(kind) => {
-                let mut mapping = rules_mapping(rules);
-                mapping.cast_policy = CastPolicy::NullAndReport;
-                mapping.extra_columns = ExtraColumns::Keep;
-                Some(Conformer::new(kind, mapping)?)
-            }
-            None => None,
+        let mut mapping = match &rules.mapping {
+            Some(m) => m.clone(),
+            None => ColumnMapping::new(),
         };
+        mapping.cast_policy = CastPolicy::NullAndReport;
+        mapping.extra_columns = ExtraColumns::Keep;
+        let conformer = contract.map(|kind| Conformer::new(kind, mapping.clone())).transpose()?;
         // The typed schema: what the conformer makes of an empty batch, then explicit type rules.
         let conformed = match &conformer {
             Some(c) => c.clone().conform_batch(&RecordBatch::new_empty(input_schema.clone()))?.batch.schema(),
@@ -154,9 +154,8 @@ impl TablePlan {
             .unwrap_or_default();
 
         // Explicit type rules first, so that the typed schema is known to every other rule.
-        let mut extra_types = Vec::new();
-        let mut explicit_types: HashMap<String, usize> = HashMap::new();
-        for (i, rule) in rules.rules.iter().enumerate() {
+        let mut explicit_types: HashSet<&str> = HashSet::new();
+        for rule in &rules.rules {
             if let Check::Type { column, data_type } = &rule.check {
                 let col = find(&rule.id, column)?;
                 match contract_cols.get(column.as_str()) {
@@ -167,12 +166,9 @@ impl TablePlan {
                         ));
                     }
                     Some(_) => {}
-                    None => {
-                        fields[col] = Field::new(column, data_type.arrow(), true);
-                        extra_types.push((col, *data_type, usize::MAX));
-                    }
+                    None => fields[col] = Field::new(column, data_type.arrow(), true),
                 }
-                explicit_types.insert(column.clone(), i);
+                explicit_types.insert(column);
             }
         }
         let schema: SchemaRef = Arc::new(Schema::new_with_metadata(fields, conformed.metadata().clone()));
@@ -191,7 +187,7 @@ impl TablePlan {
         if let Some(kind) = contract {
             for spec in kind.columns() {
                 let col = find(spec.name, spec.name)?;
-                if !explicit_types.contains_key(spec.name) {
+                if !explicit_types.contains(spec.name) {
                     contract_types.insert(spec.name.to_string(), compiled.len());
                     compiled.push(CompiledRule {
                         id: format!("{name}.{}.type", spec.name),
@@ -214,14 +210,15 @@ impl TablePlan {
                 }
             }
         }
+        let mut extra_types = Vec::new();
         for rule in &rules.rules {
             let idx = compiled.len();
             let check = prepare(rule, &schema, &find, tables)?;
-            if let Prepared::Type { col, .. } = check {
+            if let Prepared::Type { col, data_type } = check {
                 if contract_cols.contains_key(schema.field(col).name().as_str()) {
                     contract_types.insert(schema.field(col).name().clone(), idx);
-                } else if let Some(e) = extra_types.iter_mut().find(|e| e.0 == col) {
-                    e.2 = idx;
+                } else {
+                    extra_types.push((col, data_type, idx));
                 }
             }
             compiled.push(CompiledRule {
@@ -259,6 +256,7 @@ impl TablePlan {
         Ok(Self {
             name,
             conformer,
+            mapping,
             extra_types,
             contract_types,
             input_schema: input_schema.clone(),
@@ -269,13 +267,6 @@ impl TablePlan {
             rules: compiled,
             completeness_cols,
         })
-    }
-}
-
-fn rules_mapping(rules: &TableRules) -> ColumnMapping {
-    match &rules.mapping {
-        Some(m) => m.clone(),
-        None => ColumnMapping::new(),
     }
 }
 

@@ -71,17 +71,15 @@ pub(crate) struct EvalContext<'a> {
     pub(crate) unreadable: &'a HashMap<usize, HashSet<usize>>,
     /// Referenced key sets by (table, column).
     pub(crate) references: &'a HashMap<(String, String), FastSet<String>>,
-    /// Global row number of the batch's first row.
-    pub(crate) offset: u64,
-    /// Global row numbers of the batch's rows when they are not consecutive (after deduplication).
-    pub(crate) rows: Option<&'a [u64]>,
+    /// Global row number of each of the batch's rows (input position, counted across a stream).
+    pub(crate) rows: &'a [u64],
     /// Whether rules keep state for later batches (streams).
     pub(crate) persist: bool,
 }
 
 impl EvalContext<'_> {
     fn global(&self, local: usize) -> u64 {
-        self.rows.map_or(self.offset + local as u64, |r| r[local])
+        self.rows[local]
     }
 }
 

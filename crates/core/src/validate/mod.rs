@@ -215,28 +215,22 @@ impl Validator {
             let mut run = TableRun::new(plan.clone(), self.options.max_failing_keys, as_of, false);
             let mut hasher = ContentHasher::new(table.schema());
             // One batch: duplicates and uniqueness are decided over the whole table without key state.
-            let batches = [table.concat()?];
+            let batch = table.concat()?;
             if std::env::var_os("ACCOUNTSCOPE_VALIDATE_TIMING").is_some() {
                 eprintln!("validate: {name}: concat {:.3} s", clock.elapsed().as_secs_f64());
             }
-            let (mut clean, mut quarantine, mut duplicates) = (Vec::new(), Vec::new(), Vec::new());
-            for batch in &batches {
-                let (hashed, out) = rayon::join(|| hasher.update(batch), || run.process(batch, &references));
-                hashed?;
-                let out = out?;
-                clean.push(out.clean);
-                quarantine.push(out.quarantine);
-                duplicates.push(out.duplicates);
-            }
+            let (hashed, out) = rayon::join(|| hasher.update(&batch), || run.process(&batch, &references));
+            hashed?;
+            let out = out?;
             let (cs, qs, ds) = run.schemas();
             let report = run.finish(&self.options.weights);
             lineage.push(self.lineage_record(&report, "memory", hasher.finish(), started, clock));
             reports.push(report);
             tables.push(TableOutput {
                 name: name.to_string(),
-                clean: Table::try_new(cs, clean)?,
-                quarantine: Table::try_new(qs, quarantine)?,
-                duplicates: Table::try_new(ds, duplicates)?,
+                clean: Table::try_new(cs, vec![out.clean])?,
+                quarantine: Table::try_new(qs, vec![out.quarantine])?,
+                duplicates: Table::try_new(ds, vec![out.duplicates])?,
             });
         }
         let report = ValidationReport {

@@ -88,7 +88,7 @@ fn profile_column(name: &str, a: &ArrayRef, options: &ProfileOptions) -> Result<
         }
     }
     let orderable = !matches!(a.data_type(), DataType::List(_) | DataType::Struct(_) | DataType::Map(..));
-    let (min, max) = if orderable && nulls < n { min_max(a)? } else { (None, None) };
+    let (min, max) = if orderable && nulls < n { min_max(a, counts.values().map(|v| v.1))? } else { (None, None) };
     let floating = a.data_type().is_floating();
     let mut top = Vec::new();
     if !floating {
@@ -129,16 +129,15 @@ fn profile_column(name: &str, a: &ArrayRef, options: &ProfileOptions) -> Result<
     })
 }
 
-fn min_max(a: &ArrayRef) -> Result<(Option<String>, Option<String>)> {
-    use arrow::compute::kernels::sort::{SortOptions, sort_to_indices};
-    let idx = sort_to_indices(a, Some(SortOptions { descending: false, nulls_first: false }), None)?;
-    let valid = a.len() - a.logical_null_count();
-    if valid == 0 {
-        return Ok((None, None));
+/// The smallest and largest of `rows` (one row per distinct value), as text.
+fn min_max(a: &ArrayRef, rows: impl Iterator<Item = usize>) -> Result<(Option<String>, Option<String>)> {
+    let cmp = arrow::array::make_comparator(a.as_ref(), a.as_ref(), arrow::compute::SortOptions::default())?;
+    let (mut lo, mut hi) = (None::<usize>, None::<usize>);
+    for r in rows {
+        lo = Some(lo.map_or(r, |l| if cmp(r, l).is_lt() { r } else { l }));
+        hi = Some(hi.map_or(r, |h| if cmp(r, h).is_gt() { r } else { h }));
     }
-    let first = idx.value(0) as usize;
-    let last = idx.value(valid - 1) as usize;
-    Ok((Some(display(a.as_ref(), first)), Some(display(a.as_ref(), last))))
+    Ok((lo.map(|r| display(a.as_ref(), r)), hi.map(|r| display(a.as_ref(), r))))
 }
 
 /// Linear interpolation between order statistics (Hyndman & Fan type 7) of sorted values.

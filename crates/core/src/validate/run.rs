@@ -17,7 +17,7 @@ use super::compile::{Prepared, TablePlan};
 use super::dedup::{self, DedupState};
 use super::evaluate::{self, EvalContext, RowFailures, RuleState};
 use super::report::{QualityScores, RuleResult, ScoreWeights, TableReport};
-use crate::contracts::{ColumnMapping, Conformer, cast_array};
+use crate::contracts::{Conformer, cast_array};
 use crate::error::{Error, Result};
 
 /// Column names the library adds to the quarantine and duplicates outputs.
@@ -216,8 +216,7 @@ impl TableRun {
             type_failures: &type_failures,
             unreadable: &unreadable,
             references,
-            offset,
-            rows: Some(&global),
+            rows: &global,
             persist: self.persist,
         };
         let outcomes: Vec<RowFailures> = plan
@@ -321,10 +320,9 @@ impl TableRun {
         };
         if !plan.extra_types.is_empty() {
             let mut columns = typed.columns().to_vec();
-            let mapping = ColumnMapping::new();
             for &(col, data_type, rule) in &plan.extra_types {
                 let name = plan.schema.field(col).name();
-                let (array, bad) = cast_array(&columns[col], &plan.name, name, data_type, &mapping, 0)?;
+                let (array, bad) = cast_array(&columns[col], &plan.name, name, data_type, &plan.mapping, 0)?;
                 columns[col] = array;
                 failures.entry(rule).or_default().extend(bad.into_iter().map(|b| (b.row, b.value)));
             }
