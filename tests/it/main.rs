@@ -10,5 +10,6 @@ mod engine;
 mod gbdt;
 mod io;
 mod metrics;
+mod stl;
 mod trend;
 mod validate;

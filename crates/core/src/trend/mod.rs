@@ -7,8 +7,10 @@
 //! sorted series key, so results do not depend on the number of threads.
 
 pub mod significance;
+pub mod stl;
 
 pub use significance::{Direction, MannKendall, OlsSlope, SenSlope, mann_kendall, ols_slope, sen_slope};
+pub use stl::{Decomposition, MstlDecomposition, MstlParams, StlParams, mstl, stl};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,0 +1,636 @@
+//! Seasonal-trend decomposition by loess: STL (Cleveland, Cleveland, McRae & Terpenning 1990, "STL: A
+//! Seasonal-Trend Decomposition Procedure Based on Loess", Journal of Official Statistics 6(1)) and MSTL
+//! for several periods (Bandara, Hyndman & Bergmeir 2021).
+//!
+//! The algorithm follows the authors' Fortran `stl` from netlib step by step (inner loop: cycle-subseries
+//! smoothing, low-pass filter of three moving averages and a loess, detrending; outer loop: bisquare
+//! robustness weights from six times the median absolute residual), with the parameter names, defaults and
+//! validation of statsmodels' `STL` and `MSTL`, so that results equal statsmodels' to rounding
+//! (`scripts/stl_reference.py` makes the reference values the tests check, `scripts/compare_stl.py`
+//! checks the CO₂ series). No Rust crate implements STL with robustness, jumps and degrees as the
+//! reference does; the `stlrs` crate leaves out the statsmodels parameterisation we must match.
+//!
+//! Positions are 1-based inside the loess code, as in the Fortran, so rounding follows the reference.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// STL parameters; names and defaults as in statsmodels' `STL(...)` and `STL.fit(...)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StlParams {
+    /// Length of the seasonal cycle in observations (≥ 2), e.g. 7 for daily data with a weekly cycle.
+    pub period: usize,
+    /// Span of the seasonal smoother in cycles (odd, ≥ 3). Default 7.
+    pub seasonal: usize,
+    /// Span of the trend smoother (odd, ≥ 3, > period). Default: the smallest odd integer ≥
+    /// 1.5 · period / (1 − 1.5 / seasonal).
+    pub trend: Option<usize>,
+    /// Span of the low-pass filter (odd, ≥ 3, > period). Default: the smallest odd integer > period.
+    pub low_pass: Option<usize>,
+    /// Degree of the seasonal loess, 0 or 1. Default 1.
+    pub seasonal_deg: u8,
+    /// Degree of the trend loess, 0 or 1. Default 1.
+    pub trend_deg: u8,
+    /// Degree of the low-pass loess, 0 or 1. Default 1.
+    pub low_pass_deg: u8,
+    /// Fit the seasonal loess every `seasonal_jump` points and interpolate linearly between. Default 1.
+    pub seasonal_jump: usize,
+    /// As `seasonal_jump`, for the trend. Default 1.
+    pub trend_jump: usize,
+    /// As `seasonal_jump`, for the low-pass filter. Default 1.
+    pub low_pass_jump: usize,
+    /// Down-weight outliers with bisquare robustness weights. Default false.
+    pub robust: bool,
+    /// Passes of the inner loop. Default 2 when robust, else 5.
+    pub inner_iter: Option<usize>,
+    /// Robustness iterations. Default 15 when robust, else 0.
+    pub outer_iter: Option<usize>,
+}
+
+impl Default for StlParams {
+    fn default() -> Self {
+        Self {
+            period: 7,
+            seasonal: 7,
+            trend: None,
+            low_pass: None,
+            seasonal_deg: 1,
+            trend_deg: 1,
+            low_pass_deg: 1,
+            seasonal_jump: 1,
+            trend_jump: 1,
+            low_pass_jump: 1,
+            robust: false,
+            inner_iter: None,
+            outer_iter: None,
+        }
+    }
+}
+
+impl StlParams {
+    /// The default parameters for a period, as `STL(y, period=period)`.
+    pub fn with_period(period: usize) -> Self {
+        Self { period, ..Self::default() }
+    }
+
+    /// The default trend span for this period and seasonal span.
+    pub fn default_trend(&self) -> usize {
+        let t = (1.5 * self.period as f64 / (1.0 - 1.5 / self.seasonal as f64)).ceil() as usize;
+        t + usize::from(t.is_multiple_of(2))
+    }
+
+    /// The default low-pass span: the smallest odd integer above the period.
+    pub fn default_low_pass(&self) -> usize {
+        let l = self.period + 1;
+        l + usize::from(l.is_multiple_of(2))
+    }
+
+    /// Checks the parameters (statsmodels' rules) and fills in the defaults.
+    pub fn resolve(&self) -> Result<Resolved> {
+        let bad = |field: &str, message: String| Err(Error::config(format!("stl.{field}"), message));
+        let odd_at_least_3 = |v: usize| v >= 3 && v % 2 == 1;
+        if self.period < 2 {
+            return bad("period", format!("must be an integer >= 2, got {}", self.period));
+        }
+        if !odd_at_least_3(self.seasonal) {
+            return bad("seasonal", format!("must be an odd integer >= 3, got {}", self.seasonal));
+        }
+        let trend = self.trend.unwrap_or_else(|| self.default_trend());
+        if !odd_at_least_3(trend) || trend <= self.period {
+            return bad("trend", format!("must be an odd integer >= 3 and > period {}, got {trend}", self.period));
+        }
+        let low_pass = self.low_pass.unwrap_or_else(|| self.default_low_pass());
+        if !odd_at_least_3(low_pass) || low_pass <= self.period {
+            return bad(
+                "low_pass",
+                format!("must be an odd integer >= 3 and > period {}, got {low_pass}", self.period),
+            );
+        }
+        for (field, deg) in
+            [("seasonal_deg", self.seasonal_deg), ("trend_deg", self.trend_deg), ("low_pass_deg", self.low_pass_deg)]
+        {
+            if deg > 1 {
+                return bad(field, format!("must be 0 or 1, got {deg}"));
+            }
+        }
+        for (field, jump) in [
+            ("seasonal_jump", self.seasonal_jump),
+            ("trend_jump", self.trend_jump),
+            ("low_pass_jump", self.low_pass_jump),
+        ] {
+            if jump == 0 {
+                return bad(field, "must be a positive integer, got 0".into());
+            }
+        }
+        let inner = self.inner_iter.unwrap_or(if self.robust { 2 } else { 5 });
+        let outer = self.outer_iter.unwrap_or(if self.robust { 15 } else { 0 });
+        if inner == 0 {
+            return bad("inner_iter", "must be at least 1, got 0".into());
+        }
+        Ok(Resolved {
+            period: self.period,
+            seasonal: Smoother { len: self.seasonal, deg: self.seasonal_deg, jump: self.seasonal_jump },
+            trend: Smoother { len: trend, deg: self.trend_deg, jump: self.trend_jump },
+            low_pass: Smoother { len: low_pass, deg: self.low_pass_deg, jump: self.low_pass_jump },
+            inner_iter: inner,
+            outer_iter: outer,
+        })
+    }
+}
+
+/// One loess smoother: span, degree and jump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Smoother {
+    /// Span in points (odd).
+    pub len: usize,
+    /// Local polynomial degree, 0 or 1.
+    pub deg: u8,
+    /// Fit every `jump` points, interpolate between.
+    pub jump: usize,
+}
+
+/// Checked STL parameters with every default filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    /// Period in observations.
+    pub period: usize,
+    /// Cycle-subseries smoother.
+    pub seasonal: Smoother,
+    /// Trend smoother.
+    pub trend: Smoother,
+    /// Low-pass smoother.
+    pub low_pass: Smoother,
+    /// Inner-loop passes.
+    pub inner_iter: usize,
+    /// Robustness iterations.
+    pub outer_iter: usize,
+}
+
+/// The components of a decomposition: `observed = trend + seasonal + resid` at every point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decomposition {
+    /// Trend-cycle component.
+    pub trend: Vec<f64>,
+    /// Seasonal component (for MSTL, the sum over periods; see [`MstlDecomposition`]).
+    pub seasonal: Vec<f64>,
+    /// Remainder.
+    pub resid: Vec<f64>,
+    /// Robustness weights of the last pass (all 1 without robustness).
+    pub weights: Vec<f64>,
+}
+
+impl Decomposition {
+    /// Strength of the trend, max(0, 1 − Var(R) / Var(T + R)) (Wang, Smith & Hyndman 2006).
+    pub fn trend_strength(&self) -> f64 {
+        strength(&self.resid, &self.trend)
+    }
+
+    /// Strength of the seasonality, max(0, 1 − Var(R) / Var(S + R)) (Wang, Smith & Hyndman 2006).
+    pub fn seasonal_strength(&self) -> f64 {
+        strength(&self.resid, &self.seasonal)
+    }
+}
+
+/// max(0, 1 − Var(r) / Var(c + r)); 0 when the denominator is 0.
+pub(crate) fn strength(resid: &[f64], component: &[f64]) -> f64 {
+    let var = |f: &dyn Fn(usize) -> f64| {
+        let n = resid.len() as f64;
+        let mean = (0..resid.len()).map(f).sum::<f64>() / n;
+        (0..resid.len()).map(|i| (f(i) - mean).powi(2)).sum::<f64>() / n
+    };
+    let total = var(&|i| component[i] + resid[i]);
+    if total <= 0.0 || resid.len() < 2 {
+        return 0.0;
+    }
+    (1.0 - var(&|i| resid[i]) / total).max(0.0)
+}
+
+/// Decomposes `y` (equally spaced, finite, at least two full periods) with STL.
+pub fn stl(y: &[f64], params: &StlParams) -> Result<Decomposition> {
+    let p = params.resolve()?;
+    check_series(y, p.period)?;
+    Ok(Stl::new(y.len(), p).fit(y))
+}
+
+fn check_series(y: &[f64], period: usize) -> Result<()> {
+    if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+        return Err(Error::invalid(format!("series, position {i}"), format!("value {} is not finite", y[i])));
+    }
+    if y.len() < 2 * period {
+        return Err(Error::invalid(
+            "series",
+            format!("{} observations is fewer than two periods of {period}", y.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// MSTL parameters; names and defaults as statsmodels' `MSTL(...)` (without the Box-Cox transform).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MstlParams {
+    /// The seasonal periods, e.g. `[7, 365]`; sorted ascending before use.
+    pub periods: Vec<usize>,
+    /// Seasonal spans, one per period; default 7 + 4·i for the i-th period (1-based).
+    pub windows: Option<Vec<usize>>,
+    /// Refinement passes over all periods (1 when there is only one period). Default 2.
+    pub iterate: usize,
+    /// The other STL parameters (`period` and `seasonal` are ignored).
+    pub stl: StlParams,
+}
+
+impl Default for MstlParams {
+    fn default() -> Self {
+        Self { periods: vec![7, 365], windows: None, iterate: 2, stl: StlParams::default() }
+    }
+}
+
+/// An MSTL decomposition: one seasonal component per period kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MstlDecomposition {
+    /// The periods decomposed, ascending (periods of half the series length or more are dropped, as
+    /// statsmodels does; see `dropped`).
+    pub periods: Vec<usize>,
+    /// Periods left out because the series is shorter than two of them.
+    pub dropped: Vec<usize>,
+    /// One seasonal component per period in `periods`.
+    pub seasonals: Vec<Vec<f64>>,
+    /// Trend, summed seasonal, remainder and weights.
+    pub total: Decomposition,
+}
+
+/// Decomposes `y` with MSTL: STL per period in turn on the series without the other seasonal components,
+/// `iterate` times (Bandara et al. 2021, algorithm 1; statsmodels' `MSTL.fit`).
+pub fn mstl(y: &[f64], params: &MstlParams) -> Result<MstlDecomposition> {
+    if params.periods.is_empty() {
+        return Err(Error::config("mstl.periods", "name at least one period"));
+    }
+    let mut pairs: Vec<(usize, usize)> = match &params.windows {
+        Some(w) if w.len() != params.periods.len() => {
+            return Err(Error::config(
+                "mstl.windows",
+                format!("{} windows for {} periods", w.len(), params.periods.len()),
+            ));
+        }
+        Some(w) => params.periods.iter().copied().zip(w.iter().copied()).collect(),
+        None => {
+            let mut periods = params.periods.clone();
+            periods.sort_unstable();
+            periods.into_iter().enumerate().map(|(i, p)| (p, 7 + 4 * (i + 1))).collect()
+        }
+    };
+    pairs.sort_unstable();
+    let n = y.len();
+    let dropped: Vec<usize> = pairs.iter().filter(|(p, _)| *p as f64 >= n as f64 / 2.0).map(|(p, _)| *p).collect();
+    pairs.retain(|(p, _)| (*p as f64) < n as f64 / 2.0);
+    if pairs.is_empty() {
+        return Err(Error::invalid("series", format!("{n} observations is fewer than two of any period {dropped:?}")));
+    }
+    if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+        return Err(Error::invalid(format!("series, position {i}"), format!("value {} is not finite", y[i])));
+    }
+    let fits: Vec<Stl> = pairs
+        .iter()
+        .map(|&(period, seasonal)| Ok(Stl::new(n, StlParams { period, seasonal, ..params.stl.clone() }.resolve()?)))
+        .collect::<Result<_>>()?;
+    let iterate = if pairs.len() == 1 { 1 } else { params.iterate.max(1) };
+    let mut seasonals = vec![vec![0.0; n]; pairs.len()];
+    let mut deseason = y.to_vec();
+    let mut last = None;
+    for _ in 0..iterate {
+        for (fit, seasonal) in fits.iter().zip(seasonals.iter_mut()) {
+            deseason.iter_mut().zip(seasonal.iter()).for_each(|(d, s)| *d += s);
+            let d = fit.clone().fit(&deseason);
+            seasonal.copy_from_slice(&d.seasonal);
+            deseason.iter_mut().zip(seasonal.iter()).for_each(|(d, s)| *d -= s);
+            last = Some(d);
+        }
+    }
+    let last = last.ok_or_else(|| Error::Internal("mstl ran no pass".into()))?;
+    let resid: Vec<f64> = deseason.iter().zip(&last.trend).map(|(d, t)| d - t).collect();
+    let seasonal: Vec<f64> = (0..n).map(|i| seasonals.iter().map(|s| s[i]).sum()).collect();
+    Ok(MstlDecomposition {
+        periods: pairs.iter().map(|(p, _)| *p).collect(),
+        dropped,
+        seasonals,
+        total: Decomposition { trend: last.trend, seasonal, resid, weights: last.weights },
+    })
+}
+
+/// One STL fit with its work arrays (the Fortran's `work(n + 2·np, 5)`).
+#[derive(Debug, Clone)]
+struct Stl {
+    p: Resolved,
+    n: usize,
+    trend: Vec<f64>,
+    season: Vec<f64>,
+    rw: Vec<f64>,
+    /// y − trend, then the low-pass output.
+    detrended: Vec<f64>,
+    /// Smoothed cycle-subseries, extended one period each side (n + 2·np).
+    cycle: Vec<f64>,
+    /// Moving-average scratch and loess weights.
+    scratch: [Vec<f64>; 3],
+}
+
+impl Stl {
+    fn new(n: usize, p: Resolved) -> Self {
+        let m = n + 2 * p.period;
+        Self {
+            p,
+            n,
+            trend: vec![0.0; n],
+            season: vec![0.0; n],
+            rw: vec![1.0; n],
+            detrended: vec![0.0; m],
+            cycle: vec![0.0; m],
+            scratch: [vec![0.0; m], vec![0.0; m], vec![0.0; m]],
+        }
+    }
+
+    fn fit(mut self, y: &[f64]) -> Decomposition {
+        let mut use_rw = false;
+        let mut k = 0;
+        loop {
+            self.inner(y, use_rw);
+            k += 1;
+            if k > self.p.outer_iter {
+                break;
+            }
+            let fit: Vec<f64> = self.trend.iter().zip(&self.season).map(|(t, s)| t + s).collect();
+            robustness_weights(y, &fit, &mut self.rw);
+            use_rw = true;
+        }
+        if self.p.outer_iter == 0 {
+            self.rw.fill(1.0);
+        }
+        let resid = (0..self.n).map(|i| y[i] - self.season[i] - self.trend[i]).collect();
+        Decomposition { trend: self.trend, seasonal: self.season, resid, weights: self.rw }
+    }
+
+    /// The inner loop (Fortran `stlstp`).
+    fn inner(&mut self, y: &[f64], use_rw: bool) {
+        let (n, np) = (self.n, self.p.period);
+        let Self { p, trend, season, rw, detrended, cycle, scratch, .. } = self;
+        let rw = use_rw.then_some(&rw[..]);
+        for _ in 0..p.inner_iter {
+            for i in 0..n {
+                detrended[i] = y[i] - trend[i];
+            }
+            cycle_subseries(&detrended[..n], np, p.seasonal, rw, cycle, scratch);
+            // Low-pass filter of the smoothed cycle-subseries: moving averages of np, np and 3, then loess.
+            let [a, b, w] = scratch;
+            moving_average(&cycle[..n + 2 * np], np, a);
+            moving_average(&a[..n + np + 1], np, b);
+            moving_average(&b[..n + 2], 3, a);
+            loess_smooth(&a[..n], p.low_pass, None, &mut detrended[..n], w);
+            for i in 0..n {
+                season[i] = cycle[np + i] - detrended[i];
+                a[i] = y[i] - season[i];
+            }
+            loess_smooth(&a[..n], p.trend, rw, trend, w);
+        }
+    }
+}
+
+/// Smooths each cycle-subseries of `x` with loess and extends it one cycle at each end, into `cycle`
+/// (length n + 2·np; Fortran `stlss`).
+fn cycle_subseries(
+    x: &[f64],
+    np: usize,
+    s: Smoother,
+    rw: Option<&[f64]>,
+    cycle: &mut [f64],
+    scratch: &mut [Vec<f64>; 3],
+) {
+    let n = x.len();
+    let [sub, sub_rw, w] = scratch;
+    let mut smoothed = vec![0.0; n / np + 3];
+    for j in 0..np {
+        let k = (n - (j + 1)) / np + 1;
+        for i in 0..k {
+            sub[i] = x[i * np + j];
+        }
+        if let Some(rw) = rw {
+            for i in 0..k {
+                sub_rw[i] = rw[i * np + j];
+            }
+        }
+        let sub_rw = rw.map(|_| &sub_rw[..k]);
+        let sub = &sub[..k];
+        loess_smooth(sub, s, sub_rw, &mut smoothed[1..=k], w);
+        let nright = s.len.min(k);
+        smoothed[0] = loess_at(sub, s.len, s.deg, 0.0, 1, nright, sub_rw, w).unwrap_or(smoothed[1]);
+        let nleft = (k + 1).saturating_sub(s.len).max(1);
+        smoothed[k + 1] = loess_at(sub, s.len, s.deg, (k + 1) as f64, nleft, k, sub_rw, w).unwrap_or(smoothed[k]);
+        for (m, v) in smoothed[..k + 2].iter().enumerate() {
+            cycle[m * np + j] = *v;
+        }
+    }
+}
+
+/// Moving average of length `len` over `x` into `out[..x.len() − len + 1]` (Fortran `stlma`: a running
+/// sum, as the reference computes it).
+fn moving_average(x: &[f64], len: usize, out: &mut [f64]) {
+    let flen = len as f64;
+    let mut v: f64 = x[..len].iter().sum();
+    out[0] = v / flen;
+    for j in 1..=x.len() - len {
+        v += x[len + j - 1] - x[j - 1];
+        out[j] = v / flen;
+    }
+}
+
+/// Loess smoothing of a whole series with fits every `jump` points (Fortran `stless`).
+fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut [f64], w: &mut [f64]) {
+    let n = y.len();
+    if n < 2 {
+        ys[0] = y[0];
+        return;
+    }
+    let jump = s.jump.min(n - 1);
+    let at = |xs: usize, nleft: usize, nright: usize, w: &mut [f64]| {
+        loess_at(y, s.len, s.deg, xs as f64, nleft, nright, rw, w).unwrap_or(y[xs - 1])
+    };
+    let (mut nleft, mut nright);
+    if s.len >= n {
+        (nleft, nright) = (1, n);
+        for i in (1..=n).step_by(jump) {
+            ys[i - 1] = at(i, nleft, nright, w);
+        }
+    } else if jump == 1 {
+        let half = s.len.div_ceil(2);
+        (nleft, nright) = (1, s.len);
+        for i in 1..=n {
+            if i > half && nright != n {
+                nleft += 1;
+                nright += 1;
+            }
+            ys[i - 1] = at(i, nleft, nright, w);
+        }
+        return;
+    } else {
+        let half = s.len.div_ceil(2);
+        (nleft, nright) = (1, s.len);
+        for i in (1..=n).step_by(jump) {
+            if i < half {
+                (nleft, nright) = (1, s.len);
+            } else if i > n - half {
+                (nleft, nright) = (n - s.len + 1, n);
+            } else {
+                (nleft, nright) = (i + 1 - half, s.len + i - half);
+            }
+            ys[i - 1] = at(i, nleft, nright, w);
+        }
+    }
+    if jump == 1 {
+        return;
+    }
+    let mut i = 1;
+    while i + jump <= n {
+        let delta = (ys[i + jump - 1] - ys[i - 1]) / jump as f64;
+        for j in i + 1..i + jump {
+            ys[j - 1] = ys[i - 1] + delta * (j - i) as f64;
+        }
+        i += jump;
+    }
+    let k = ((n - 1) / jump) * jump + 1;
+    if k != n {
+        ys[n - 1] = at(n, nleft, nright, w);
+        if k != n - 1 {
+            let delta = (ys[n - 1] - ys[k - 1]) / (n - k) as f64;
+            for j in k + 1..n {
+                ys[j - 1] = ys[k - 1] + delta * (j - k) as f64;
+            }
+        }
+    }
+}
+
+/// The loess estimate at position `xs` (1-based) from the points `nleft..=nright` with tricube weights
+/// (times robustness weights), local linear when `deg` is 1 (Fortran `stlest`). `None` when every
+/// weight is zero.
+#[allow(clippy::too_many_arguments)]
+fn loess_at(
+    y: &[f64],
+    len: usize,
+    deg: u8,
+    xs: f64,
+    nleft: usize,
+    nright: usize,
+    rw: Option<&[f64]>,
+    w: &mut [f64],
+) -> Option<f64> {
+    let n = y.len();
+    let range = n as f64 - 1.0;
+    let mut h = (xs - nleft as f64).max(nright as f64 - xs);
+    if len > n {
+        h += ((len - n) / 2) as f64;
+    }
+    let (h9, h1) = (0.999 * h, 0.001 * h);
+    let mut a = 0.0;
+    for j in nleft..=nright {
+        let r = (j as f64 - xs).abs();
+        let mut wj = 0.0;
+        if r <= h9 {
+            wj = if r <= h1 {
+                1.0
+            } else {
+                let q = r / h;
+                let t = 1.0 - q * q * q;
+                t * t * t
+            };
+            if let Some(rw) = rw {
+                wj *= rw[j - 1];
+            }
+            a += wj;
+        }
+        w[j - 1] = wj;
+    }
+    if a <= 0.0 {
+        return None;
+    }
+    let w = &mut w[nleft - 1..nright];
+    w.iter_mut().for_each(|v| *v /= a);
+    if h > 0.0 && deg > 0 {
+        let pos = |i: usize| (nleft + i) as f64;
+        let mean: f64 = w.iter().enumerate().map(|(i, v)| v * pos(i)).sum();
+        let c: f64 = w.iter().enumerate().map(|(i, v)| v * (pos(i) - mean).powi(2)).sum();
+        if c.sqrt() > 0.001 * range {
+            let b = (xs - mean) / c;
+            w.iter_mut().enumerate().for_each(|(i, v)| *v *= b * (pos(i) - mean) + 1.0);
+        }
+    }
+    Some(w.iter().zip(&y[nleft - 1..nright]).map(|(w, y)| w * y).sum())
+}
+
+/// Bisquare robustness weights from the residuals y − fit: h = 6 · median |residual| (Fortran `stlrwt`;
+/// all weights 1 when h is 0, as statsmodels does).
+fn robustness_weights(y: &[f64], fit: &[f64], rw: &mut [f64]) {
+    let n = y.len();
+    let resid: Vec<f64> = y.iter().zip(fit).map(|(y, f)| (y - f).abs()).collect();
+    let mut sorted = resid.clone();
+    let (lo, hi) = (n - n / 2 - 1, n / 2);
+    let hi_value = *sorted.select_nth_unstable_by(hi, f64::total_cmp).1;
+    let lo_value = *sorted.select_nth_unstable_by(lo, f64::total_cmp).1;
+    let cmad = 3.0 * (lo_value + hi_value);
+    if cmad == 0.0 {
+        rw.fill(1.0);
+        return;
+    }
+    let (c9, c1) = (0.999 * cmad, 0.001 * cmad);
+    for (w, r) in rw.iter_mut().zip(&resid) {
+        *w = if *r <= c1 {
+            1.0
+        } else if *r <= c9 {
+            let q = r / cmad;
+            (1.0 - q * q).powi(2)
+        } else {
+            0.0
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn components_add_up_and_defaults_match_statsmodels() -> Result<()> {
+        let p = StlParams::with_period(7).resolve()?;
+        assert_eq!((p.trend.len, p.low_pass.len, p.inner_iter, p.outer_iter), (15, 9, 5, 0));
+        let p52 = StlParams::with_period(52).resolve()?;
+        assert_eq!((p52.trend.len, p52.low_pass.len), (101, 53));
+        let y: Vec<f64> = (0..70).map(|i| (i as f64 * 0.9).sin() * 3.0 + i as f64 * 0.1).collect();
+        let d = stl(&y, &StlParams { robust: true, ..StlParams::with_period(7) })?;
+        for (i, v) in y.iter().enumerate() {
+            assert!((d.trend[i] + d.seasonal[i] + d.resid[i] - v).abs() < 1e-12);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn loess_of_a_line_is_the_line() {
+        let y: Vec<f64> = (0..20).map(|i| 2.0 + 0.5 * i as f64).collect();
+        let mut out = vec![0.0; 20];
+        let mut w = vec![0.0; 20];
+        loess_smooth(&y, Smoother { len: 7, deg: 1, jump: 3 }, None, &mut out, &mut w);
+        for (a, b) in out.iter().zip(&y) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn bad_parameters_name_the_field() {
+        let e = StlParams { seasonal: 4, ..StlParams::default() }.resolve().err().map(|e| e.to_string());
+        assert!(e.is_some_and(|m| m.contains("stl.seasonal")));
+        let e = StlParams { trend: Some(5), ..StlParams::default() }.resolve().err().map(|e| e.to_string());
+        assert!(e.is_some_and(|m| m.contains("stl.trend")));
+        assert!(stl(&[1.0; 10], &StlParams::default()).is_err());
+        assert!(
+            stl(&[1.0, f64::NAN, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], &StlParams::default())
+                .is_err()
+        );
+    }
+}
