@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use accountscope::trend::{Direction, TrendTestConfig, mann_kendall, ols_slope, sen_slope, trend_tests};
 use accountscope::{ErrorCategory, Table};
-use arrow::array::{ArrayRef, AsArray, Date32Array, Float64Array, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, Date32Array, Float64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Float64Type, Schema};
 use arrow::record_batch::RecordBatch;
 
@@ -191,4 +191,64 @@ fn planted_declines_in_the_demo_are_found() {
     let declining = share("t.trend = 'declining' AND t.decline_start < DATE '2024-10-01' AND NOT t.churned");
     let growing = share("t.trend = 'growing' AND NOT t.churned");
     assert!(declining > 0.8 && growing < 0.1, "declining {declining}, growing {growing}");
+}
+
+/// The demo plants weekly seasonality in every industry but Media and a yearly pattern in Education
+/// (summer dip) and Retail (Q4 peak): `seasonality` must find each where it is and not where it is not.
+///
+/// Measured on this portfolio: weekly found in 99.9% of the series that have it and 0% of the others;
+/// the summer dip in 100%; yearly found in 1.5% of the series without a yearly pattern. The Q4 peak
+/// (+45% for six weeks, clipped where usage is near all seats, under day-to-day noise of about 10%) is
+/// found in 74% only: with three years there are three Decembers, and the F test at 1% has that power.
+/// The test holds it to 70% so a regression shows; see `docs/trends.md`.
+#[test]
+fn planted_seasonality_is_found_with_the_right_period() {
+    use accountscope::engine::Engine;
+    use accountscope::trend::{SeasonalityConfig, seasonality, seasonality_summary};
+    let demo = crate::common::large_demo();
+    let usage = demo.portfolio.get(accountscope::TableKind::Usage);
+    let found = seasonality(usage, &SeasonalityConfig::default()).unwrap();
+    let engine = Engine::new().unwrap();
+    engine.register("found", &found).unwrap();
+    for (name, table) in demo.truth_tables() {
+        engine.register(name, table).unwrap();
+    }
+    let rates = engine
+        .sql(
+            "SELECT f.period,
+                    CASE WHEN f.period = 7 THEN CAST(t.weekly_seasonality AS VARCHAR) ELSE t.yearly_pattern END AS planted,
+                    CAST(COUNT(*) AS BIGINT) AS n, AVG(CASE WHEN f.detected THEN 1.0 ELSE 0.0 END) AS rate
+             FROM found f JOIN truth_accounts t USING (account_id)
+             WHERE f.status = 'ok' GROUP BY 1, 2 ORDER BY 1, 2",
+        )
+        .unwrap();
+    eprintln!("{}", rates.pretty().unwrap());
+    let batch = rates.concat().unwrap();
+    let period = batch.column(0).as_primitive::<arrow::datatypes::Int64Type>();
+    let planted = arrow::compute::cast(batch.column(1), &DataType::Utf8).unwrap();
+    let planted = planted.as_string::<i32>();
+    let n = batch.column(2).as_primitive::<arrow::datatypes::Int64Type>();
+    let rate = batch.column(3).as_primitive::<Float64Type>();
+    let mut checked = 0;
+    for i in 0..batch.num_rows() {
+        let (p, what, r) = (period.value(i), planted.value(i), rate.value(i));
+        let ok = match what {
+            "false" | "none" => r <= 0.05,
+            "q4_peak" => r >= 0.70,
+            _ => r >= 0.95,
+        };
+        assert!(ok, "period {p}, planted {what}: detected in {r:.3} of {} series", n.value(i));
+        checked += n.value(i);
+    }
+    assert_eq!(batch.num_rows(), 5, "weekly yes/no, yearly none / summer dip / Q4 peak");
+    assert!(checked > 1_500, "{checked} series examined");
+    let accounts = demo.portfolio.get(accountscope::TableKind::Accounts);
+    let summary = seasonality_summary(&found, accounts, &["industry".into()]).unwrap();
+    eprintln!("{}", summary.pretty().unwrap());
+    let text = summary.concat().unwrap();
+    let lines: Vec<&str> = text.column_by_name("summary").unwrap().as_string::<i32>().iter().flatten().collect();
+    let education = lines.iter().find(|l| l.starts_with("Education: yearly")).unwrap();
+    assert!(education.ends_with("lowest in Jul") || education.ends_with("lowest in Aug"), "{education}");
+    let media = lines.iter().find(|l| l.starts_with("Media: weekly")).unwrap();
+    assert!(media.contains("found in 0%"), "{media}");
 }

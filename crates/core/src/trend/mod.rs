@@ -6,24 +6,27 @@
 //! ([`significance`]). Series are independent, so they run in parallel with rayon; output order is the
 //! sorted series key, so results do not depend on the number of threads.
 
+pub mod seasonality;
+mod series;
 pub mod significance;
 pub mod stl;
 
+pub use seasonality::{SeasonalityConfig, Transform, seasonality, seasonality_summary};
+pub use series::GapFill;
 pub use significance::{Direction, MannKendall, OlsSlope, SenSlope, mann_kendall, ols_slope, sen_slope};
 pub use stl::{Decomposition, MstlDecomposition, MstlParams, StlParams, mstl, stl};
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, StringArray};
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef, TimeUnit};
+use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::table::Table;
+use series::{Grouped, Points, day_text};
 
 /// Which series to test and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,89 +91,37 @@ struct SeriesResult {
 /// are dropped and counted in `reason`; rows are sorted by time within each series.
 pub fn trend_tests(table: &Table, config: &TrendTestConfig) -> Result<Table> {
     config.validate()?;
-    let batch = table.concat()?;
-    let column = |name: &str| -> Result<&ArrayRef> {
-        batch.column_by_name(name).ok_or_else(|| Error::MissingColumns {
-            table: "trend input".into(),
-            missing: vec![name.to_string()],
-            present: batch.schema().fields().iter().map(|f| f.name().clone()).collect(),
-        })
-    };
-    let ids: Vec<ArrayRef> =
-        config.id_columns.iter().map(|c| Ok(cast(column(c)?, &DataType::Utf8)?)).collect::<Result<_>>()?;
-    let days = time_in_days(column(&config.time_column)?, &config.time_column)?;
-    let mut series: BTreeMap<Vec<Option<String>>, Vec<usize>> = BTreeMap::new();
-    for row in 0..batch.num_rows() {
-        let key = ids.iter().map(|a| a.is_valid(row).then(|| a.as_string::<i32>().value(row).to_string())).collect();
-        series.entry(key).or_default().push(row);
-    }
-    let mut keys = Vec::new();
+    let grouped = Grouped::new(table, &config.id_columns, &config.time_column)?;
+    let mut series = Vec::new();
     let mut metrics = Vec::new();
     let mut results = Vec::new();
     for value_column in &config.value_columns {
-        let values = cast(column(value_column)?, &DataType::Float64).map_err(|e| Error::Schema {
-            context: format!("trend input, column '{value_column}'"),
-            message: format!("expected a numeric column: {e}"),
-        })?;
-        let values = values.as_primitive::<Float64Type>();
-        let out: Vec<SeriesResult> =
-            series.par_iter().map(|(_, rows)| test_series(rows, &days, values, config)).collect();
-        keys.extend(series.keys().cloned());
+        let values = grouped.values(value_column)?;
+        let out: Vec<SeriesResult> = (0..grouped.groups.len())
+            .into_par_iter()
+            .map(|g| test_series(grouped.points(g, &values), config))
+            .collect();
+        series.extend(0..grouped.groups.len());
         metrics.extend(std::iter::repeat_n(value_column.clone(), out.len()));
         results.extend(out);
     }
-    build_output(config, &keys, &metrics, &results)
+    build_output(grouped.key_columns(&series)?, &metrics, &results)
 }
 
-/// The time column as fractional days since the epoch (nulls stay null).
-fn time_in_days(array: &ArrayRef, name: &str) -> Result<Vec<Option<f64>>> {
-    let wrong = || Error::Schema {
-        context: format!("trend input, column '{name}'"),
-        message: format!("expected a date or timestamp column, got {}", array.data_type()),
-    };
-    match array.data_type() {
-        DataType::Date32 => {
-            Ok(array.as_primitive::<arrow::datatypes::Date32Type>().iter().map(|v| v.map(f64::from)).collect())
-        }
-        DataType::Date64 | DataType::Timestamp(..) => {
-            let ms = cast(array, &DataType::Timestamp(TimeUnit::Millisecond, None)).map_err(|_| wrong())?;
-            let ms = ms.as_primitive::<arrow::datatypes::TimestampMillisecondType>();
-            Ok(ms.iter().map(|v| v.map(|m| m as f64 / 86_400_000.0)).collect())
-        }
-        _ => Err(wrong()),
-    }
-}
-
-fn test_series(rows: &[usize], days: &[Option<f64>], values: &Float64Array, config: &TrendTestConfig) -> SeriesResult {
-    let mut points: Vec<(f64, f64)> = Vec::with_capacity(rows.len());
-    let (mut dropped_null, mut dropped_non_finite) = (0, 0);
-    for &r in rows {
-        match (days[r], values.is_valid(r).then(|| values.value(r))) {
-            (Some(t), Some(v)) if v.is_finite() => points.push((t, v)),
-            (Some(_), Some(_)) => dropped_non_finite += 1,
-            _ => dropped_null += 1,
-        }
-    }
-    points.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut notes = Vec::new();
-    if dropped_null > 0 {
-        notes.push(format!("{dropped_null} rows with a null time or value dropped"));
-    }
-    if dropped_non_finite > 0 {
-        notes.push(format!("{dropped_non_finite} NaN or infinite values dropped"));
-    }
-    let n = points.len();
+fn test_series(points: Points, config: &TrendTestConfig) -> SeriesResult {
+    let n = points.t.len();
+    let mut notes = points.notes.clone();
     let result = |status, mut notes: Vec<String>, reason: Option<String>| {
         notes.extend(reason);
         SeriesResult { n, status, reason: notes.join("; "), mk: None, sen: None, ols: None }
     };
-    if let Some(w) = points.windows(2).find(|w| w[0].0 == w[1].0) {
-        return result("duplicate_times", notes, Some(format!("time {} occurs more than once", w[0].0)));
+    if let Some(t) = points.duplicate_time() {
+        return result("duplicate_times", notes, Some(format!("time {} occurs more than once", day_text(t))));
     }
     if n < config.min_points {
         return result("too_short", notes, Some(format!("{n} observations, {} needed", config.min_points)));
     }
-    let (t, x): (Vec<f64>, Vec<f64>) = points.into_iter().unzip();
+    let Points { t, v: x, .. } = points;
     let constant = x.iter().all(|v| *v == x[0]);
     let tests = (|| -> Result<_> {
         Ok((mann_kendall(&x, config.alpha)?, sen_slope(&t, &x, config.alpha)?, ols_slope(&t, &x, config.alpha)?))
@@ -190,16 +141,9 @@ fn test_series(rows: &[usize], days: &[Option<f64>], values: &Float64Array, conf
 /// Reads one statistic of a series result.
 type Getter = fn(&SeriesResult) -> Option<f64>;
 
-fn build_output(
-    config: &TrendTestConfig,
-    keys: &[Vec<Option<String>>],
-    metrics: &[String],
-    results: &[SeriesResult],
-) -> Result<Table> {
-    let mut fields: Vec<Field> = config.id_columns.iter().map(|c| Field::new(c, DataType::Utf8, true)).collect();
-    let mut columns: Vec<ArrayRef> = (0..config.id_columns.len())
-        .map(|i| Arc::new(keys.iter().map(|k| k[i].as_deref()).collect::<StringArray>()) as ArrayRef)
-        .collect();
+fn build_output(keys: Vec<(Field, ArrayRef)>, metrics: &[String], results: &[SeriesResult]) -> Result<Table> {
+    let id_count = keys.len();
+    let (mut fields, mut columns): (Vec<Field>, Vec<ArrayRef>) = keys.into_iter().unzip();
     let mut text = |name: &str, values: Vec<Option<&str>>| {
         fields.push(Field::new(name, DataType::Utf8, true));
         columns.push(Arc::new(StringArray::from(values)));
@@ -210,8 +154,8 @@ fn build_output(
     text("status", results.iter().map(|r| Some(r.status)).collect());
     text("reason", results.iter().map(|r| Some(r.reason.as_str())).collect());
     text("direction", results.iter().map(|r| r.mk.map(|m| m.direction.name())).collect());
-    fields.insert(config.id_columns.len() + 1, n_field);
-    columns.insert(config.id_columns.len() + 1, n_col);
+    fields.insert(id_count + 1, n_field);
+    columns.insert(id_count + 1, n_col);
     let floats: [(&str, Getter); 12] = [
         ("mk_s", |r| r.mk.map(|m| m.s)),
         ("mk_z", |r| r.mk.map(|m| m.z)),

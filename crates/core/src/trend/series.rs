@@ -1,0 +1,261 @@
+//! Splitting a long table (id columns, a time column, value columns) into series, and making one series
+//! regular: every trend function starts here, so bad input is reported the same way everywhere.
+//!
+//! Rows are grouped by the id columns through Arrow's row format (one byte string per key, compared as
+//! the values compare), so grouping allocates once per table, not once per row; groups come out in key
+//! order, so results do not depend on how the input was batched or on the number of threads.
+//!
+//! A series' status is one of `ok`, `too_short`, `duplicate_times`, `constant`, `invalid` (the reason
+//! says why); dropped nulls and non-finite values are counted in the reason, never hidden.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, UInt32Array};
+use arrow::compute::{cast, take};
+use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, TimeUnit, TimestampMillisecondType};
+use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, SortField};
+use datafusion::common::HashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::table::Table;
+
+/// A long table split into series by its id columns.
+pub(crate) struct Grouped {
+    batch: RecordBatch,
+    id_columns: Vec<String>,
+    /// Row indices of each series, in key order (rows in input order within a series).
+    pub(crate) groups: Vec<Vec<u32>>,
+    /// The time column in (fractional) days since 1970-01-01; null stays null.
+    pub(crate) days: Vec<Option<f64>>,
+}
+
+impl Grouped {
+    /// Groups `table` by `id_columns`; `time_column` must be a date or a timestamp.
+    pub(crate) fn new(table: &Table, id_columns: &[String], time_column: &str) -> Result<Self> {
+        let batch = table.concat()?;
+        let ids: Vec<ArrayRef> = id_columns.iter().map(|c| column(&batch, c).cloned()).collect::<Result<_>>()?;
+        let days = time_in_days(column(&batch, time_column)?, time_column)?;
+        let groups = if ids.is_empty() {
+            vec![(0..batch.num_rows() as u32).collect()]
+        } else {
+            let converter = RowConverter::new(ids.iter().map(|a| SortField::new(a.data_type().clone())).collect())?;
+            let rows = converter.convert_columns(&ids)?;
+            let mut index: HashMap<arrow::row::Row<'_>, usize> = HashMap::default();
+            let mut groups: Vec<Vec<u32>> = Vec::new();
+            for (i, row) in rows.iter().enumerate() {
+                let g = *index.entry(row).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                groups[g].push(i as u32);
+            }
+            groups.sort_unstable_by(|a, b| rows.row(a[0] as usize).cmp(&rows.row(b[0] as usize)));
+            groups
+        };
+        Ok(Self { batch, id_columns: id_columns.to_vec(), groups, days })
+    }
+
+    /// A value column as f64 (numeric columns only).
+    pub(crate) fn values(&self, name: &str) -> Result<Float64Array> {
+        let array = column(&self.batch, name)?;
+        if !array.data_type().is_numeric() {
+            return Err(Error::Schema {
+                context: format!("trend input, column '{name}'"),
+                message: format!("expected a numeric column, got {}", array.data_type()),
+            });
+        }
+        Ok(cast(array, &DataType::Float64)?.as_primitive::<Float64Type>().clone())
+    }
+
+    /// The id columns of the listed series (one row per entry of `series`, an index into `groups`),
+    /// with their input types.
+    pub(crate) fn key_columns(&self, series: &[usize]) -> Result<Vec<(Field, ArrayRef)>> {
+        let first = UInt32Array::from_iter_values(series.iter().map(|&g| self.groups[g][0]));
+        self.id_columns
+            .iter()
+            .map(|name| {
+                let array = column(&self.batch, name)?;
+                Ok((Field::new(name, array.data_type().clone(), true), take(array, &first, None)?))
+            })
+            .collect()
+    }
+
+    /// The finite points of one series, sorted by time.
+    pub(crate) fn points(&self, group: usize, values: &Float64Array) -> Points {
+        let rows = &self.groups[group];
+        let mut points: Vec<(f64, f64)> = Vec::with_capacity(rows.len());
+        let (mut dropped_null, mut dropped_non_finite) = (0, 0);
+        for &r in rows {
+            let r = r as usize;
+            match (self.days[r], values.is_valid(r).then(|| values.value(r))) {
+                (Some(t), Some(v)) if v.is_finite() => points.push((t, v)),
+                (Some(_), Some(_)) => dropped_non_finite += 1,
+                _ => dropped_null += 1,
+            }
+        }
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut notes = Vec::new();
+        if dropped_null > 0 {
+            notes.push(format!("{dropped_null} rows with a null time or value dropped"));
+        }
+        if dropped_non_finite > 0 {
+            notes.push(format!("{dropped_non_finite} NaN or infinite values dropped"));
+        }
+        let (t, v) = points.into_iter().unzip();
+        Points { t, v, notes }
+    }
+}
+
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
+    batch.column_by_name(name).ok_or_else(|| Error::MissingColumns {
+        table: "trend input".into(),
+        missing: vec![name.to_string()],
+        present: batch.schema().fields().iter().map(|f| f.name().clone()).collect(),
+    })
+}
+
+/// The time column as fractional days since the epoch (nulls stay null).
+fn time_in_days(array: &ArrayRef, name: &str) -> Result<Vec<Option<f64>>> {
+    let wrong = || Error::Schema {
+        context: format!("trend input, column '{name}'"),
+        message: format!("expected a date or timestamp column, got {}", array.data_type()),
+    };
+    match array.data_type() {
+        DataType::Date32 => Ok(array.as_primitive::<Date32Type>().iter().map(|v| v.map(f64::from)).collect()),
+        DataType::Date64 | DataType::Timestamp(..) => {
+            let ms = cast(array, &DataType::Timestamp(TimeUnit::Millisecond, None)).map_err(|_| wrong())?;
+            let ms = ms.as_primitive::<TimestampMillisecondType>();
+            Ok(ms.iter().map(|v| v.map(|m| m as f64 / 86_400_000.0)).collect())
+        }
+        _ => Err(wrong()),
+    }
+}
+
+/// The finite observations of one series in time order, with notes on what was dropped.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Points {
+    /// Times in days since the epoch, ascending.
+    pub(crate) t: Vec<f64>,
+    /// Values.
+    pub(crate) v: Vec<f64>,
+    /// What was dropped and why.
+    pub(crate) notes: Vec<String>,
+}
+
+impl Points {
+    /// The first time that occurs twice, if any.
+    pub(crate) fn duplicate_time(&self) -> Option<f64> {
+        self.t.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+    }
+}
+
+/// How missing days of a daily series are filled before decomposition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GapFill {
+    /// Linear interpolation between the neighbouring observations (as the STL references do).
+    #[default]
+    Linear,
+    /// Repeat the last observation.
+    Previous,
+    /// Fill with 0 (e.g. no usage rows means no usage).
+    Zero,
+    /// Do not fill: a series with gaps gets status `gaps`.
+    None,
+}
+
+/// A daily series on a regular grid of whole days.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Regular {
+    /// The first day (days since the epoch).
+    pub(crate) start: i32,
+    /// One value per day from `start`.
+    pub(crate) values: Vec<f64>,
+    /// How many days were filled.
+    pub(crate) filled: usize,
+}
+
+/// Puts `points` on a daily grid, filling gaps by `fill`. Errors (as a status and reason) when a time is
+/// not a whole day, occurs twice, or there are gaps and `fill` is `None`.
+pub(crate) fn daily(points: &Points, fill: GapFill) -> std::result::Result<Regular, (&'static str, String)> {
+    if let Some(t) = points.duplicate_time() {
+        return Err(("duplicate_times", format!("day {} occurs more than once", day_text(t))));
+    }
+    let Some((&first, &last)) = points.t.first().zip(points.t.last()) else {
+        return Err(("too_short", "no finite observations".into()));
+    };
+    if let Some(t) = points.t.iter().find(|t| t.fract() != 0.0) {
+        return Err(("invalid", format!("time {t} (days) is not a whole day: resample to days first")));
+    }
+    let (start, end) = (first as i32, last as i32);
+    let len = (end - start + 1) as usize;
+    let mut values = vec![f64::NAN; len];
+    for (t, v) in points.t.iter().zip(&points.v) {
+        values[(*t as i32 - start) as usize] = *v;
+    }
+    let filled = len - points.t.len();
+    if filled > 0 {
+        match fill {
+            GapFill::None => return Err(("gaps", format!("{filled} missing days and gap filling is off"))),
+            GapFill::Zero => values.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = 0.0),
+            GapFill::Previous => {
+                for i in 1..len {
+                    if values[i].is_nan() {
+                        values[i] = values[i - 1];
+                    }
+                }
+            }
+            GapFill::Linear => {
+                let mut prev = 0;
+                for i in 1..len {
+                    if !values[i].is_nan() {
+                        let step = (values[i] - values[prev]) / (i - prev) as f64;
+                        for j in prev + 1..i {
+                            values[j] = values[prev] + step * (j - prev) as f64;
+                        }
+                        prev = i;
+                    }
+                }
+            }
+        }
+    }
+    Ok(Regular { start, values, filled })
+}
+
+/// A day number as an ISO date for messages.
+pub(crate) fn day_text(days: f64) -> String {
+    chrono::DateTime::from_timestamp_millis((days * 86_400_000.0) as i64)
+        .map_or_else(|| format!("{days} days"), |d| d.format("%Y-%m-%d").to_string())
+}
+
+/// An Arrow text column.
+pub(crate) fn text_column<'a>(name: &str, values: impl IntoIterator<Item = Option<&'a str>>) -> (Field, ArrayRef) {
+    (Field::new(name, DataType::Utf8, true), Arc::new(arrow::array::StringArray::from_iter(values)))
+}
+
+/// An Arrow float column.
+pub(crate) fn float_column(name: &str, values: impl IntoIterator<Item = Option<f64>>) -> (Field, ArrayRef) {
+    (Field::new(name, DataType::Float64, true), Arc::new(Float64Array::from_iter(values)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn points(t: &[f64], v: &[f64]) -> Points {
+        Points { t: t.to_vec(), v: v.to_vec(), notes: vec![] }
+    }
+
+    #[test]
+    fn gaps_are_filled_by_policy() {
+        let p = points(&[10.0, 11.0, 14.0], &[1.0, 2.0, 5.0]);
+        assert_eq!(daily(&p, GapFill::Linear).map(|r| r.values), Ok(vec![1.0, 2.0, 3.0, 4.0, 5.0]));
+        assert_eq!(daily(&p, GapFill::Previous).map(|r| r.values), Ok(vec![1.0, 2.0, 2.0, 2.0, 5.0]));
+        assert_eq!(daily(&p, GapFill::Zero).map(|r| (r.values, r.filled)), Ok((vec![1.0, 2.0, 0.0, 0.0, 5.0], 2)));
+        assert_eq!(daily(&p, GapFill::None).map_err(|e| e.0), Err("gaps"));
+        assert_eq!(daily(&points(&[1.0, 1.0], &[1.0, 2.0]), GapFill::Linear).map_err(|e| e.0), Err("duplicate_times"));
+        assert_eq!(daily(&points(&[1.5], &[1.0]), GapFill::Linear).map_err(|e| e.0), Err("invalid"));
+    }
+}
