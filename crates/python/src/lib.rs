@@ -31,6 +31,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(io::canonical_schema, m)?)?;
     m.add_function(wrap_pyfunction!(io::table_names, m)?)?;
     m.add_function(wrap_pyfunction!(trend::trend_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(trend::seasonality, m)?)?;
+    m.add_function(wrap_pyfunction!(trend::seasonality_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(trend::stl, m)?)?;
+    m.add_function(wrap_pyfunction!(trend::mstl, m)?)?;
     m.add_class::<gbdt::Booster>()?;
     m.add_function(wrap_pyfunction!(gbdt::gbdt_train, m)?)?;
     m.add_class::<validate::Validator>()?;

@@ -16,7 +16,8 @@ from . import exceptions
 from ._native import Demo, Engine, Table, __version__, canonical_schema, table_names
 from . import _native
 from .gbdt import Booster, GBDTClassifier, GBDTRegressor
-from . import validate
+from . import trend, validate
+from .trend import trend_tests
 from .validate import Validation, Validator
 from .exceptions import (
     AccountscopeError,
@@ -69,13 +70,6 @@ def conform(table: str, data: Any, **mapping: Any) -> tuple[Table, list[dict[str
     return out, _json.loads(failures)
 
 
-def trend_tests(data: Any, **config: Any) -> Table:
-    """Mann-Kendall test, Sen's slope and OLS slope of every series in ``data`` (``id_columns``,
-    ``time_column``, ``value_columns``, ``alpha``, ``min_points``); one row per series and metric with a
-    ``status`` and ``reason``."""
-    return _native.trend_tests(data, _config(config))
-
-
 __all__ = [
     "AccountscopeError",
     "Booster",
@@ -101,6 +95,7 @@ __all__ = [
     "generate_demo",
     "read",
     "table_names",
+    "trend",
     "trend_tests",
     "validate",
     "write",
