@@ -6,15 +6,23 @@
 //! ([`significance`]). Series are independent, so they run in parallel with rayon; output order is the
 //! sorted series key, so results do not depend on the number of threads.
 
+pub mod analyze;
+pub mod changepoint;
+mod mstl;
 pub mod seasonality;
 mod series;
 pub mod significance;
 pub mod stl;
+mod summary;
 
-pub use seasonality::{SeasonalityConfig, Transform, seasonality, seasonality_summary};
+pub use analyze::{AnalyzeConfig, TrendAnalysis, analyze};
+pub use changepoint::{Cost, PeltParams, Segment, pelt, segments};
+pub use mstl::{MstlDecomposition, MstlParams, mstl};
+pub use seasonality::{SeasonalityConfig, Transform, seasonality};
 pub use series::GapFill;
 pub use significance::{Direction, MannKendall, OlsSlope, SenSlope, mann_kendall, ols_slope, sen_slope};
-pub use stl::{Decomposition, MstlDecomposition, MstlParams, StlParams, mstl, stl};
+pub use stl::{Decomposition, StlParams, stl};
+pub use summary::seasonality_summary;
 
 use std::sync::Arc;
 
@@ -74,7 +82,7 @@ impl TrendTestConfig {
 
 /// The outcome of one series.
 #[derive(Debug, Clone, PartialEq)]
-struct SeriesResult {
+pub(crate) struct SeriesResult {
     n: usize,
     status: &'static str,
     reason: String,
@@ -108,7 +116,7 @@ pub fn trend_tests(table: &Table, config: &TrendTestConfig) -> Result<Table> {
     build_output(grouped.key_columns(&series)?, &metrics, &results)
 }
 
-fn test_series(points: Points, config: &TrendTestConfig) -> SeriesResult {
+pub(crate) fn test_series(points: Points, config: &TrendTestConfig) -> SeriesResult {
     let n = points.t.len();
     let mut notes = points.notes.clone();
     let result = |status, mut notes: Vec<String>, reason: Option<String>| {
@@ -141,7 +149,11 @@ fn test_series(points: Points, config: &TrendTestConfig) -> SeriesResult {
 /// Reads one statistic of a series result.
 type Getter = fn(&SeriesResult) -> Option<f64>;
 
-fn build_output(keys: Vec<(Field, ArrayRef)>, metrics: &[String], results: &[SeriesResult]) -> Result<Table> {
+pub(crate) fn build_output(
+    keys: Vec<(Field, ArrayRef)>,
+    metrics: &[String],
+    results: &[SeriesResult],
+) -> Result<Table> {
     let id_count = keys.len();
     let (mut fields, mut columns): (Vec<Field>, Vec<ArrayRef>) = keys.into_iter().unzip();
     let mut text = |name: &str, values: Vec<Option<&str>>| {

@@ -24,19 +24,18 @@
 //! Checked on the demo portfolio, where weekly and yearly patterns are planted by industry
 //! (`tests/it/trend.rs`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch};
-use arrow::datatypes::{DataType, Field, Float64Type, Schema};
+use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema};
 use chrono::{Datelike, NaiveDate};
-use datafusion::common::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
-use super::series::{GapFill, Grouped, daily, float_column, text_column};
-use super::stl::{MstlParams, StlParams, mstl};
+use super::mstl::{MstlDecomposition, MstlParams, mstl};
+use super::series::{GapFill, Grouped, Points, daily, float_column, text_column};
+use super::stl::StlParams;
 use crate::error::{Error, Result};
 use crate::table::Table;
 
@@ -130,10 +129,10 @@ pub enum Transform {
 
 /// One period of one series.
 #[derive(Debug, Clone, PartialEq, Default)]
-struct PeriodResult {
+pub(crate) struct PeriodResult {
     period: usize,
-    status: &'static str,
-    reason: String,
+    pub(crate) status: &'static str,
+    pub(crate) reason: String,
     detected: Option<bool>,
     strength: Option<f64>,
     acf: Option<f64>,
@@ -156,59 +155,94 @@ pub fn seasonality(table: &Table, config: &SeasonalityConfig) -> Result<Table> {
     let mut rows: Vec<(usize, PeriodResult)> = Vec::new();
     for value_column in &config.value_columns {
         let values = grouped.values(value_column)?;
-        let out: Vec<(usize, Vec<PeriodResult>)> = (0..grouped.groups.len())
+        let out: Vec<SeriesSeasonality> = (0..grouped.groups.len())
             .into_par_iter()
-            .map(|g| {
-                let points = grouped.points(g, &values);
-                match daily(&points, config.gap_fill) {
-                    Ok(regular) => {
-                        let mut notes = points.notes;
-                        if regular.filled > 0 {
-                            notes.push(format!("{} missing days filled ({:?})", regular.filled, config.gap_fill));
-                        }
-                        (regular.values.len(), examine(&regular.values, regular.start, &notes, config))
-                    }
-                    Err((status, reason)) => {
-                        let mut notes = points.notes;
-                        notes.push(reason);
-                        let reason = notes.join("; ");
-                        let all = config.periods.iter().map(|&period| PeriodResult {
-                            period,
-                            status,
-                            reason: reason.clone(),
-                            ..PeriodResult::default()
-                        });
-                        (points.t.len(), all.collect())
-                    }
-                }
-            })
+            .map(|g| series_seasonality(grouped.points(g, &values), config))
             .collect();
-        for (g, (n, periods)) in out.into_iter().enumerate() {
-            for p in periods {
+        for (g, s) in out.into_iter().enumerate() {
+            for p in s.periods {
                 series.push(g);
                 metrics.push(value_column.as_str());
-                rows.push((n, p));
+                rows.push((s.n, p));
             }
         }
     }
     let mut columns = grouped.key_columns(&series)?;
     columns.push(text_column("metric", metrics.iter().map(|m| Some(*m))));
-    columns.push(int_column("period", rows.iter().map(|(_, r)| r.period as i64)));
-    columns.push(int_column("n", rows.iter().map(|(n, _)| *n as i64)));
-    columns.push(text_column("status", rows.iter().map(|(_, r)| Some(r.status))));
-    columns.push(text_column("reason", rows.iter().map(|(_, r)| Some(r.reason.as_str()))));
-    columns.push((
-        Field::new("detected", DataType::Boolean, true),
-        Arc::new(rows.iter().map(|(_, r)| r.detected).collect::<BooleanArray>()),
-    ));
-    columns.push(float_column("strength", rows.iter().map(|(_, r)| r.strength)));
-    columns.push(float_column("acf", rows.iter().map(|(_, r)| r.acf)));
-    columns.push(float_column("spectral_share", rows.iter().map(|(_, r)| r.spectral_share)));
-    columns.push(float_column("f_stat", rows.iter().map(|(_, r)| r.f_stat)));
-    columns.push(float_column("p_value", rows.iter().map(|(_, r)| r.p_value)));
-    columns.push(text_column("peak", rows.iter().map(|(_, r)| r.peak.as_deref())));
-    columns.push(text_column("trough", rows.iter().map(|(_, r)| r.trough.as_deref())));
+    columns.extend(period_columns(&rows));
     to_table(columns)
+}
+
+/// The seasonality of one series, with its decomposition for further use.
+pub(crate) struct SeriesSeasonality {
+    /// Days after gap filling (observations when the series could not be made regular).
+    pub(crate) n: usize,
+    /// One result per candidate period.
+    pub(crate) periods: Vec<PeriodResult>,
+    /// The first day and the decomposed series, when the series could be made regular.
+    pub(crate) decomposed: Option<(i32, Decomposed)>,
+    /// Notes on dropped and filled values.
+    pub(crate) notes: Vec<String>,
+}
+
+/// Gap filling, transform, decomposition and period tests of one series.
+pub(crate) fn series_seasonality(points: Points, config: &SeasonalityConfig) -> SeriesSeasonality {
+    let count = points.t.len();
+    let mut notes = points.notes;
+    let all = |status, reason: &str| -> Vec<PeriodResult> {
+        let all = config.periods.iter().map(|&period| PeriodResult {
+            period,
+            status,
+            reason: reason.to_string(),
+            ..Default::default()
+        });
+        all.collect()
+    };
+    match daily(&Points { notes: Vec::new(), ..points }, config.gap_fill) {
+        Ok(regular) => {
+            if regular.filled > 0 {
+                notes.push(format!("{} missing days filled ({:?})", regular.filled, config.gap_fill));
+            }
+            let n = regular.values.len();
+            match Decomposed::new(&regular.values, config) {
+                Ok(d) => SeriesSeasonality {
+                    n,
+                    periods: period_results(&d, regular.start, &notes, config),
+                    decomposed: Some((regular.start, d)),
+                    notes,
+                },
+                Err(why) => {
+                    notes.push(why);
+                    SeriesSeasonality { n, periods: all("invalid", &notes.join("; ")), decomposed: None, notes }
+                }
+            }
+        }
+        Err((status, why)) => {
+            notes.push(why);
+            SeriesSeasonality { n: count, periods: all(status, &notes.join("; ")), decomposed: None, notes }
+        }
+    }
+}
+
+/// The per-period columns of the seasonality table (after the id and metric columns).
+pub(crate) fn period_columns(rows: &[(usize, PeriodResult)]) -> Vec<(Field, ArrayRef)> {
+    vec![
+        int_column("period", rows.iter().map(|(_, r)| r.period as i64)),
+        int_column("n", rows.iter().map(|(n, _)| *n as i64)),
+        text_column("status", rows.iter().map(|(_, r)| Some(r.status))),
+        text_column("reason", rows.iter().map(|(_, r)| Some(r.reason.as_str()))),
+        (
+            Field::new("detected", DataType::Boolean, true),
+            Arc::new(rows.iter().map(|(_, r)| r.detected).collect::<BooleanArray>()),
+        ),
+        float_column("strength", rows.iter().map(|(_, r)| r.strength)),
+        float_column("acf", rows.iter().map(|(_, r)| r.acf)),
+        float_column("spectral_share", rows.iter().map(|(_, r)| r.spectral_share)),
+        float_column("f_stat", rows.iter().map(|(_, r)| r.f_stat)),
+        float_column("p_value", rows.iter().map(|(_, r)| r.p_value)),
+        text_column("peak", rows.iter().map(|(_, r)| r.peak.as_deref())),
+        text_column("trough", rows.iter().map(|(_, r)| r.trough.as_deref())),
+    ]
 }
 
 pub(crate) fn int_column(name: &str, values: impl IntoIterator<Item = i64>) -> (Field, ArrayRef) {
@@ -221,36 +255,73 @@ pub(crate) fn to_table(columns: Vec<(Field, ArrayRef)>) -> Result<Table> {
 }
 
 /// All candidate periods of one regular daily series starting on day `start`.
-fn examine(y: &[f64], start: i32, notes: &[String], config: &SeasonalityConfig) -> Vec<PeriodResult> {
-    let n = y.len();
-    let reason = |extra: Option<String>| notes.iter().cloned().chain(extra).collect::<Vec<_>>().join("; ");
-    let transformed: Vec<f64>;
-    let y = match config.transform {
-        Transform::None => y,
-        Transform::Log1p => {
-            if let Some(v) = y.iter().find(|v| **v <= -1.0) {
-                let reason = reason(Some(format!("value {v} has no log1p: use transform 'none'")));
-                let invalid =
-                    |period| PeriodResult { period, status: "invalid", reason: reason.clone(), ..Default::default() };
-                return config.periods.iter().map(|&p| invalid(p)).collect();
+/// A daily series on the transformed scale, decomposed over the candidate periods it repeats
+/// `min_cycles` times (no decomposition when none does or the series is constant).
+pub(crate) struct Decomposed {
+    /// The transformed series.
+    pub(crate) y: Vec<f64>,
+    /// The periods decomposed.
+    pub(crate) fits: Vec<usize>,
+    /// The MSTL of `y` over `fits`.
+    pub(crate) mstl: Option<MstlDecomposition>,
+    /// Every value is the same.
+    pub(crate) constant: bool,
+    transform: Transform,
+}
+
+impl Decomposed {
+    /// Transforms and decomposes `y`; the error is the reason the series cannot be used.
+    pub(crate) fn new(y: &[f64], config: &SeasonalityConfig) -> std::result::Result<Self, String> {
+        let y: Vec<f64> = match config.transform {
+            Transform::None => y.to_vec(),
+            Transform::Log1p => {
+                if let Some(v) = y.iter().find(|v| **v <= -1.0) {
+                    return Err(format!("value {v} has no log1p: use transform 'none'"));
+                }
+                y.iter().map(|v| v.ln_1p()).collect()
             }
-            transformed = y.iter().map(|v| v.ln_1p()).collect();
-            &transformed
+        };
+        let n = y.len();
+        let fits: Vec<usize> = config.periods.iter().copied().filter(|p| config.min_cycles * p <= n).collect();
+        let constant = y.iter().all(|v| *v == y[0]);
+        let mstl = if fits.is_empty() || constant {
+            None
+        } else {
+            let params = MstlParams { periods: fits.clone(), windows: None, iterate: 2, stl: config.stl.clone() };
+            Some(mstl(&y, &params).map_err(|e| e.to_string())?)
+        };
+        Ok(Self { y, fits, mstl, constant, transform: config.transform })
+    }
+
+    /// The series without its seasonal components, back on the original scale (seasonally adjusted).
+    pub(crate) fn adjusted(&self) -> Vec<f64> {
+        let mut x = self.y.clone();
+        for seasonal in self.mstl.iter().flat_map(|d| &d.seasonals) {
+            x.iter_mut().zip(seasonal).for_each(|(v, s)| *v -= s);
         }
-    };
-    let fits: Vec<usize> = config.periods.iter().copied().filter(|p| config.min_cycles * p <= n).collect();
+        if self.transform == Transform::Log1p {
+            x.iter_mut().for_each(|v| *v = v.exp_m1());
+        }
+        x
+    }
+}
+
+/// The period tests of one decomposed series starting on day `start`.
+fn period_results(d: &Decomposed, start: i32, notes: &[String], config: &SeasonalityConfig) -> Vec<PeriodResult> {
+    let n = d.y.len();
+    let reason = |extra: Option<String>| notes.iter().cloned().chain(extra).collect::<Vec<_>>().join("; ");
     let short = |period: usize| PeriodResult {
         period,
         status: "too_short",
         reason: reason(Some(format!("{n} days is fewer than {} periods of {period}", config.min_cycles))),
         ..PeriodResult::default()
     };
-    if y.iter().all(|v| *v == y[0]) {
+    if d.constant {
         return config
             .periods
             .iter()
             .map(|&period| {
-                if fits.contains(&period) {
+                if d.fits.contains(&period) {
                     PeriodResult {
                         period,
                         status: "constant",
@@ -265,19 +336,7 @@ fn examine(y: &[f64], start: i32, notes: &[String], config: &SeasonalityConfig) 
             })
             .collect();
     }
-    let decomposition = if fits.is_empty() {
-        None
-    } else {
-        match mstl(y, &MstlParams { periods: fits.clone(), windows: None, iterate: 2, stl: config.stl.clone() }) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                let reason = reason(Some(e.to_string()));
-                let invalid =
-                    |period| PeriodResult { period, status: "invalid", reason: reason.clone(), ..Default::default() };
-                return config.periods.iter().map(|&p| invalid(p)).collect();
-            }
-        }
-    };
+    let (fits, decomposition) = (&d.fits, &d.mstl);
     config
         .periods
         .iter()
@@ -456,121 +515,6 @@ fn phase(seasonal: &[f64], start: i32, period: usize) -> (String, String) {
 
 fn epoch_date(day: i64) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::TimeDelta::try_days(day)?)
-}
-
-/// Summarises a [`seasonality`] table by attributes of its series: `attributes` is a table keyed by the
-/// first id column (e.g. `accounts`), `group_by` names its columns to group on (e.g. `["industry"]`).
-///
-/// One row per group, metric and period: `series` (examined, status `ok` or `constant`), `detected_share`,
-/// `mean_strength` (over examined series), the most common `peak` and `trough` among series where it was
-/// detected, and a readable `summary`. Series whose id is not in `attributes` form the group `(unknown)`.
-pub fn seasonality_summary(per_series: &Table, attributes: &Table, group_by: &[String]) -> Result<Table> {
-    let per_series = per_series.concat()?;
-    let attributes = attributes.concat()?;
-    let col = |batch: &RecordBatch, table: &str, name: &str| -> Result<ArrayRef> {
-        let array = batch.column_by_name(name).ok_or_else(|| Error::MissingColumns {
-            table: table.into(),
-            missing: vec![name.into()],
-            present: batch.schema().fields().iter().map(|f| f.name().clone()).collect(),
-        })?;
-        Ok(arrow::compute::cast(array, &DataType::Utf8)?)
-    };
-    let key_name = per_series.schema().field(0).name().clone();
-    let attribute_key = col(&attributes, "attributes", &key_name)?;
-    let attribute_columns: Vec<ArrayRef> =
-        group_by.iter().map(|g| col(&attributes, "attributes", g)).collect::<Result<_>>()?;
-    let mut lookup: HashMap<&str, Vec<String>> = HashMap::default();
-    let attribute_key = attribute_key.as_string::<i32>();
-    for row in 0..attributes.num_rows() {
-        if attribute_key.is_valid(row) {
-            let values = attribute_columns.iter().map(|a| value_text(a, row)).collect();
-            lookup.insert(attribute_key.value(row), values);
-        }
-    }
-    let key = col(&per_series, "seasonality", &key_name)?;
-    let key = key.as_string::<i32>();
-    let [metric, status, peak, trough] =
-        ["metric", "status", "peak", "trough"].map(|c| col(&per_series, "seasonality", c));
-    let (metric, status, peak, trough) = (metric?, status?, peak?, trough?);
-    let period = per_series.column_by_name("period").map(|a| a.as_primitive::<arrow::datatypes::Int64Type>().clone());
-    let strength = per_series.column_by_name("strength").map(|a| a.as_primitive::<Float64Type>().clone());
-    let detected = per_series.column_by_name("detected").map(|a| a.as_boolean().clone());
-    let (Some(period), Some(strength), Some(detected)) = (period, strength, detected) else {
-        return Err(Error::Schema {
-            context: "seasonality summary input".into(),
-            message: "expected the output of trend::seasonality (period, strength, detected)".into(),
-        });
-    };
-    type Acc = (usize, usize, f64, BTreeMap<String, usize>, BTreeMap<String, usize>);
-    let mut groups: BTreeMap<(Vec<String>, String, i64), Acc> = BTreeMap::new();
-    let unknown = vec!["(unknown)".to_string(); group_by.len()];
-    for row in 0..per_series.num_rows() {
-        let s = value_text(&status, row);
-        if s != "ok" && s != "constant" {
-            continue;
-        }
-        let attrs = key.is_valid(row).then(|| lookup.get(key.value(row))).flatten().unwrap_or(&unknown);
-        let acc = groups.entry((attrs.clone(), value_text(&metric, row), period.value(row))).or_default();
-        acc.0 += 1;
-        acc.2 += strength.value(row);
-        if detected.value(row) {
-            acc.1 += 1;
-            *acc.3.entry(value_text(&peak, row)).or_default() += 1;
-            *acc.4.entry(value_text(&trough, row)).or_default() += 1;
-        }
-    }
-    let mode = |m: &BTreeMap<String, usize>| m.iter().max_by_key(|(_, c)| **c).map(|(k, _)| k.clone());
-    let mut columns: Vec<(Field, ArrayRef)> = group_by
-        .iter()
-        .enumerate()
-        .map(|(i, g)| text_column(g, groups.keys().map(|k| Some(k.0[i].as_str()))))
-        .collect();
-    columns.push(text_column("metric", groups.keys().map(|k| Some(k.1.as_str()))));
-    columns.push(int_column("period", groups.keys().map(|k| k.2)));
-    columns.push(int_column("series", groups.values().map(|a| a.0 as i64)));
-    columns.push(float_column("detected_share", groups.values().map(|a| Some(a.1 as f64 / a.0 as f64))));
-    columns.push(float_column("mean_strength", groups.values().map(|a| Some(a.2 / a.0 as f64))));
-    let peaks: Vec<Option<String>> = groups.values().map(|a| mode(&a.3)).collect();
-    let troughs: Vec<Option<String>> = groups.values().map(|a| mode(&a.4)).collect();
-    let peak_of: BTreeMap<&(Vec<String>, String, i64), String> =
-        groups.keys().zip(&peaks).filter_map(|(k, p)| Some((k, p.clone()?))).collect();
-    let summaries: Vec<String> = groups
-        .iter()
-        .zip(&troughs)
-        .map(|((k, a), trough)| {
-            let name = match k.2 {
-                7 => "weekly".to_string(),
-                p if p >= 360 => "yearly".to_string(),
-                p => format!("{p}-day"),
-            };
-            let share = a.1 as f64 / a.0 as f64;
-            let mut text = format!(
-                "{}: {name} strength {:.2}, found in {:.0}% of {} series",
-                k.0.join(" / "),
-                a.2 / a.0 as f64,
-                100.0 * share,
-                a.0
-            );
-            if share >= 0.5 {
-                let peak = peak_of.get(k).map(String::as_str).unwrap_or_default();
-                let trough = trough.as_deref().unwrap_or_default();
-                text.push_str(&match k.2 {
-                    7 => format!(", lowest on {trough}"),
-                    p if p >= 360 => format!(", highest in {peak}, lowest in {trough}"),
-                    _ => format!(", highest at {peak}, lowest at {trough}"),
-                });
-            }
-            text
-        })
-        .collect();
-    columns.push(text_column("peak", peaks.iter().map(|p| p.as_deref())));
-    columns.push(text_column("trough", troughs.iter().map(|p| p.as_deref())));
-    columns.push(text_column("summary", summaries.iter().map(|s| Some(s.as_str()))));
-    to_table(columns)
-}
-
-fn value_text(array: &ArrayRef, row: usize) -> String {
-    if array.is_valid(row) { array.as_string::<i32>().value(row).to_string() } else { String::new() }
 }
 
 #[cfg(test)]
