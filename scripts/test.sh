@@ -22,7 +22,7 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet "maturin>=1.16,<2" "pytest>=8" "pyarrow>=14" "pandas>=2.2" "polars>=1.0" "mypy>=1.10" scikit-learn
+.venv/bin/python -m pip install --quiet "maturin>=1.16,<2" "pytest>=8" "pyarrow>=14" "pandas>=2.2" "polars>=1.0" "mypy>=1.10" scikit-learn statsmodels
 
 step "Python extension (dev profile, shared target dir)"
 VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH" .venv/bin/maturin develop --quiet -m crates/python/Cargo.toml

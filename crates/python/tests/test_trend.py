@@ -48,3 +48,25 @@ def test_seasonality_table_and_summary_from_polars() -> None:
     assert summary["summary"].str.contains("weekly strength").all()
     with pytest.raises(acs.ConfigError, match="seasonality.min_cycles"):
         seasonality(usage, min_cycles=1)
+
+
+def _co2() -> np.ndarray:
+    path = REFERENCE.parent / "co2_weekly.csv"
+    values = np.genfromtxt(path, delimiter=",", skip_header=1, usecols=1, missing_values="", filling_values=np.nan)
+    gaps = np.isnan(values)
+    idx = np.arange(values.size)
+    values[gaps] = np.interp(idx[gaps], idx[~gaps], values[~gaps])
+    return values
+
+
+@pytest.mark.parametrize("robust", [False, True])
+def test_stl_equals_statsmodels_on_co2(robust: bool) -> None:
+    """The done-means check of issue 4: CO2 weekly, period 52, gaps interpolated linearly, to 1e-6."""
+    sm = pytest.importorskip("statsmodels.tsa.seasonal")
+    y = _co2()
+    assert y.size == 2284 and not np.isnan(y).any()
+    theirs = sm.STL(y, period=52, robust=robust).fit()
+    ours = stl(y, 52, robust=robust)
+    for name in ("trend", "seasonal", "resid", "weights"):
+        diff = np.max(np.abs(getattr(ours, name) - np.asarray(getattr(theirs, name))))
+        assert diff <= 1e-6, f"{name}: max |ours - statsmodels| = {diff}"
