@@ -32,6 +32,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(io::table_names, m)?)?;
     m.add_function(wrap_pyfunction!(trend::trend_tests, m)?)?;
     m.add_function(wrap_pyfunction!(trend::seasonality, m)?)?;
+    m.add_function(wrap_pyfunction!(trend::analyze, m)?)?;
     m.add_function(wrap_pyfunction!(trend::seasonality_summary, m)?)?;
     m.add_function(wrap_pyfunction!(trend::stl, m)?)?;
     m.add_function(wrap_pyfunction!(trend::mstl, m)?)?;

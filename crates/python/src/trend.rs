@@ -37,6 +37,16 @@ pub(crate) fn seasonality_summary(
     py.detach(|| accountscope::trend::seasonality_summary(&per_series, &attributes, &group_by)).py().map(Table::new)
 }
 
+/// The full trend pass from a JSON `AnalyzeConfig`: (seasonality, trends, change points).
+#[pyfunction]
+#[pyo3(signature = (data, config_json="{}"))]
+pub(crate) fn analyze(py: Python<'_>, data: AnyRecordBatch, config_json: &str) -> PyResult<(Table, Table, Table)> {
+    let config: accountscope::trend::AnalyzeConfig = config(config_json, "analyze")?;
+    let input = from_py(data)?;
+    let out = py.detach(|| accountscope::trend::analyze(&input, &config)).py()?;
+    Ok((Table::new(out.seasonality), Table::new(out.trends), Table::new(out.change_points)))
+}
+
 type Components<'py> =
     (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
 

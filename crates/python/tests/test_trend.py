@@ -70,3 +70,15 @@ def test_stl_equals_statsmodels_on_co2(robust: bool) -> None:
     for name in ("trend", "seasonal", "resid", "weights"):
         diff = np.max(np.abs(getattr(ours, name) - np.asarray(getattr(theirs, name))))
         assert diff <= 1e-6, f"{name}: max |ours - statsmodels| = {diff}"
+
+
+def test_full_pass_returns_three_tables() -> None:
+    usage = acs.generate_demo(accounts=12, seed=9).table("usage")
+    out = acs.trend.analyze(usage, seasonality={"value_columns": ["active_users", "logins"], "periods": [7]})
+    trends = out.trends.to_pandas()
+    assert set(trends["metric"]) == {"active_users", "logins"}
+    assert len(trends) == 2 * trends["account_id"].nunique()
+    assert {"date", "before_mean", "after_mean", "change"} <= set(out.change_points.to_pandas().columns)
+    assert (out.seasonality.to_pandas()["period"] == 7).all()
+    with pytest.raises(acs.ConfigError, match="pelt.min_size"):
+        acs.trend.analyze(usage, pelt={"min_size": 0})

@@ -83,10 +83,27 @@ def seasonality(data: Any, **config: Any) -> Table:
     return _native.seasonality(data, json.dumps(config))
 
 
+@dataclass(frozen=True)
+class TrendAnalysis:
+    """The three tables of :func:`analyze`."""
+
+    seasonality: Table
+    trends: Table
+    change_points: Table
+
+
+def analyze(data: Any, **config: Any) -> TrendAnalysis:
+    """The full trend pass: one decomposition per series feeds the seasonality tests, Mann-Kendall / Sen /
+    OLS on the seasonally adjusted weekly means and PELT change points (``seasonality`` (a dict of the
+    :func:`seasonality` options, default: the five usage metrics), ``resolution_days``, ``alpha``,
+    ``min_points``, ``pelt``)."""
+    return TrendAnalysis(*_native.analyze(data, json.dumps(config)))
+
+
 def seasonality_summary(per_series: Any, attributes: Any, group_by: Sequence[str] = ("industry",)) -> Table:
     """Summarise :func:`seasonality` by attributes of the series, e.g. the accounts table's ``industry``
     or ``segment``: share detected, mean strength, typical peak and trough, and a readable sentence."""
     return _native.seasonality_summary(per_series, attributes, list(group_by))
 
 
-__all__ = ["Decomposition", "mstl", "seasonality", "seasonality_summary", "stl", "trend_tests"]
+__all__ = ["Decomposition", "TrendAnalysis", "analyze", "mstl", "seasonality", "seasonality_summary", "stl", "trend_tests"]
