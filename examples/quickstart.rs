@@ -1,5 +1,6 @@
 //! Quickstart: generate the demo portfolio, write it to Parquet, query it with SQL, validate a raw (dirty)
-//! export and print its quality scorecard.
+//! export and print its quality scorecard, then run the full trend pass and print the strongest seasonality
+//! by industry.
 //!
 //! `cargo run --release --example quickstart -- [--accounts N] [--seed S] [--out DIR]`
 //! (defaults: 10,000 accounts, seed 42, `out/demo`).
@@ -8,8 +9,9 @@ use std::time::Instant;
 
 use accountscope::demo::{DirtyConfig, dirty, dirty_rules};
 use accountscope::io::{Format, ReadOptions};
+use accountscope::trend::{AnalyzeConfig, analyze, seasonality_summary};
 use accountscope::validate::{ValidateOptions, Validator};
-use accountscope::{DemoConfig, Engine, Result, Table, generate};
+use accountscope::{DemoConfig, Engine, Result, Table, TableKind, generate};
 
 fn main() {
     if let Err(e) = run() {
@@ -89,5 +91,29 @@ fn run() -> Result<()> {
          ORDER BY failed DESC, rule_id LIMIT 12",
     )?;
     println!("rules with failures:\n{}", failures.pretty()?);
+
+    // The full trend pass over every account's five usage metrics: seasonality, trend tests, change points.
+    let t = Instant::now();
+    let trends = analyze(demo.portfolio.get(TableKind::Usage), &AnalyzeConfig::default())?;
+    println!(
+        "\ntrend pass over {} series in {:.2?}: {} change points",
+        trends.trends.num_rows(),
+        t.elapsed(),
+        trends.change_points.num_rows()
+    );
+    let by_industry =
+        seasonality_summary(&trends.seasonality, demo.portfolio.get(TableKind::Accounts), &["industry".into()])?;
+    engine.register("seasonality_by_industry", &by_industry)?;
+    let strongest = engine.sql(
+        "SELECT summary FROM seasonality_by_industry
+         WHERE metric = 'active_users' AND detected_share >= 0.5 ORDER BY mean_strength DESC LIMIT 8",
+    )?;
+    println!("strongest seasonality by industry (active users):\n{}", strongest.pretty()?);
+    engine.register("trends", &trends.trends)?;
+    let directions = engine.sql(
+        "SELECT metric, direction, COUNT(*) AS series FROM trends WHERE status = 'ok'
+         GROUP BY metric, direction ORDER BY metric, direction",
+    )?;
+    println!("trend directions (weekly, seasonally adjusted):\n{}", directions.pretty()?);
     Ok(())
 }

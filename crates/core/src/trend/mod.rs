@@ -8,6 +8,8 @@
 
 pub mod analyze;
 pub mod changepoint;
+pub mod correlation;
+pub mod indicators;
 mod mstl;
 pub mod seasonality;
 mod series;
@@ -17,6 +19,8 @@ mod summary;
 
 pub use analyze::{AnalyzeConfig, TrendAnalysis, analyze};
 pub use changepoint::{Cost, PeltParams, Segment, pelt, segments};
+pub use correlation::{CorrelationConfig, LeadLag, LeadLagConfig, Method, correlations, lead_lag, pearson, spearman};
+pub use indicators::{ChurnIndicatorConfig, churn_indicators};
 pub use mstl::{MstlDecomposition, MstlParams, mstl};
 pub use seasonality::{SeasonalityConfig, Transform, seasonality};
 pub use series::GapFill;

@@ -34,9 +34,15 @@ pub(crate) struct Grouped {
 impl Grouped {
     /// Groups `table` by `id_columns`; `time_column` must be a date or a timestamp.
     pub(crate) fn new(table: &Table, id_columns: &[String], time_column: &str) -> Result<Self> {
+        let mut grouped = Self::by_ids(table, id_columns)?;
+        grouped.days = time_in_days(column(&grouped.batch, time_column)?, time_column)?;
+        Ok(grouped)
+    }
+
+    /// Groups `table` by `id_columns` without a time column (`days` stays empty: no [`Grouped::points`]).
+    pub(crate) fn by_ids(table: &Table, id_columns: &[String]) -> Result<Self> {
         let batch = table.concat()?;
         let ids: Vec<ArrayRef> = id_columns.iter().map(|c| column(&batch, c).cloned()).collect::<Result<_>>()?;
-        let days = time_in_days(column(&batch, time_column)?, time_column)?;
         let groups = if ids.is_empty() {
             vec![(0..batch.num_rows() as u32).collect()]
         } else {
@@ -54,7 +60,12 @@ impl Grouped {
             groups.sort_unstable_by(|a, b| rows.row(a[0] as usize).cmp(&rows.row(b[0] as usize)));
             groups
         };
-        Ok(Self { batch, id_columns: id_columns.to_vec(), groups, days })
+        Ok(Self { batch, id_columns: id_columns.to_vec(), groups, days: Vec::new() })
+    }
+
+    /// Rows of the input.
+    pub(crate) fn num_rows(&self) -> usize {
+        self.batch.num_rows()
     }
 
     /// A value column as f64 (numeric columns only).
@@ -72,7 +83,13 @@ impl Grouped {
     /// The id columns of the listed series (one row per entry of `series`, an index into `groups`),
     /// with their input types.
     pub(crate) fn key_columns(&self, series: &[usize]) -> Result<Vec<(Field, ArrayRef)>> {
-        let first = UInt32Array::from_iter_values(series.iter().map(|&g| self.groups[g][0]));
+        let series: Vec<Option<usize>> = series.iter().map(|&g| Some(g)).collect();
+        self.key_columns_or_null(&series)
+    }
+
+    /// As [`Grouped::key_columns`], with null ids where the entry is `None` (rows about all series).
+    pub(crate) fn key_columns_or_null(&self, series: &[Option<usize>]) -> Result<Vec<(Field, ArrayRef)>> {
+        let first = UInt32Array::from_iter(series.iter().map(|g| g.map(|g| self.groups[g][0])));
         self.id_columns
             .iter()
             .map(|name| {

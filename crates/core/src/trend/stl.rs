@@ -327,10 +327,27 @@ fn cycle_subseries(
     let n = x.len();
     let [sub, sub_rw, w] = scratch;
     let mut smoothed = vec![0.0; n / np + 3];
+    // Without robustness weights the smoothing of a cycle-subseries is linear in it and the same for every
+    // subseries of the same length: with few cycles (a yearly period over a few years: hundreds of
+    // subseries of 2 to 5 points) it is applied as a (k + 2) × k matrix, built by smoothing unit vectors.
+    let mut operators: Vec<(usize, Vec<f64>)> = Vec::new();
     for j in 0..np {
         let k = (n - (j + 1)) / np + 1;
         for i in 0..k {
             sub[i] = x[i * np + j];
+        }
+        if rw.is_none() && k <= SMALL_SUBSERIES {
+            let op = match operators.iter().position(|(len, _)| *len == k) {
+                Some(i) => &operators[i].1,
+                None => {
+                    operators.push((k, subseries_operator(k, s, w)));
+                    &operators[operators.len() - 1].1
+                }
+            };
+            for (m, row) in op.chunks_exact(k).enumerate() {
+                cycle[m * np + j] = row.iter().zip(&sub[..k]).map(|(a, b)| a * b).sum();
+            }
+            continue;
         }
         if let Some(rw) = rw {
             for i in 0..k {
@@ -338,16 +355,41 @@ fn cycle_subseries(
             }
         }
         let sub_rw = rw.map(|_| &sub_rw[..k]);
-        let sub = &sub[..k];
-        loess_smooth(sub, s, sub_rw, &mut smoothed[1..=k], w);
-        let nright = s.len.min(k);
-        smoothed[0] = loess_at(sub, s.len, s.deg, 0.0, 1, nright, sub_rw, w).unwrap_or(smoothed[1]);
-        let nleft = (k + 1).saturating_sub(s.len).max(1);
-        smoothed[k + 1] = loess_at(sub, s.len, s.deg, (k + 1) as f64, nleft, k, sub_rw, w).unwrap_or(smoothed[k]);
+        smooth_subseries(&sub[..k], s, sub_rw, &mut smoothed, w);
         for (m, v) in smoothed[..k + 2].iter().enumerate() {
             cycle[m * np + j] = *v;
         }
     }
+}
+
+/// Subseries up to this length are smoothed through a precomputed matrix when that is exact.
+const SMALL_SUBSERIES: usize = 12;
+
+/// Loess of one cycle-subseries into `smoothed[1..=k]`, extended by one cycle at each end into
+/// `smoothed[0]` and `smoothed[k + 1]`.
+fn smooth_subseries(sub: &[f64], s: Smoother, rw: Option<&[f64]>, smoothed: &mut [f64], w: &mut [f64]) {
+    let k = sub.len();
+    loess_smooth(sub, s, rw, &mut smoothed[1..=k], w);
+    let nright = s.len.min(k);
+    smoothed[0] = loess_at(sub, s.len, s.deg, 0.0, 1, nright, rw, w).unwrap_or(smoothed[1]);
+    let nleft = (k + 1).saturating_sub(s.len).max(1);
+    smoothed[k + 1] = loess_at(sub, s.len, s.deg, (k + 1) as f64, nleft, k, rw, w).unwrap_or(smoothed[k]);
+}
+
+/// The (k + 2) × k matrix (row-major) of [`smooth_subseries`] without robustness weights.
+fn subseries_operator(k: usize, s: Smoother, w: &mut [f64]) -> Vec<f64> {
+    let mut op = vec![0.0; (k + 2) * k];
+    let mut unit = vec![0.0; k];
+    let mut column = vec![0.0; k + 2];
+    for c in 0..k {
+        unit.fill(0.0);
+        unit[c] = 1.0;
+        smooth_subseries(&unit, s, None, &mut column, w);
+        for (m, v) in column.iter().enumerate() {
+            op[m * k + c] = *v;
+        }
+    }
+    op
 }
 
 /// Moving average of length `len` over `x` into `out[..x.len() − len + 1]` (Fortran `stlma`: a running
@@ -370,7 +412,14 @@ fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut [f64], w: &
         return;
     }
     let jump = s.jump.min(n - 1);
+    // Without robustness weights, every fit whose window is centred on its point has the same weights
+    // (tricube, normalised; the local-linear correction vanishes by symmetry): a fixed kernel, so the
+    // interior of the series is a convolution. Equal to the general fit up to rounding.
+    let kernel = (rw.is_none() && s.len < n).then(|| symmetric_kernel(s.len));
     let at = |xs: usize, nleft: usize, nright: usize, w: &mut [f64]| {
+        if let Some(k) = kernel.as_deref().filter(|_| nright + 1 - nleft == s.len && 2 * xs == nleft + nright) {
+            return k.iter().zip(&y[nleft - 1..nright]).map(|(k, y)| k * y).sum();
+        }
         loess_at(y, s.len, s.deg, xs as f64, nleft, nright, rw, w).unwrap_or(y[xs - 1])
     };
     let (mut nleft, mut nright);
@@ -425,6 +474,30 @@ fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut [f64], w: &
             }
         }
     }
+}
+
+/// The normalised tricube weights of a window of `len` points centred on its middle point, computed as
+/// [`loess_at`] computes them.
+fn symmetric_kernel(len: usize) -> Vec<f64> {
+    let h = ((len - 1) / 2) as f64;
+    let (h9, h1) = (0.999 * h, 0.001 * h);
+    let mut k: Vec<f64> = (0..len)
+        .map(|j| {
+            let r = (j as f64 - h).abs();
+            if r > h9 {
+                0.0
+            } else if r <= h1 {
+                1.0
+            } else {
+                let q = r / h;
+                let t = 1.0 - q * q * q;
+                t * t * t
+            }
+        })
+        .collect();
+    let a: f64 = k.iter().sum();
+    k.iter_mut().for_each(|v| *v /= a);
+    k
 }
 
 /// The loess estimate at position `xs` (1-based) from the points `nleft..=nright` with tricube weights
