@@ -68,7 +68,7 @@ def main():
         r = STL(y, period=7).fit()
         first = first if first is not None else r
     statsmodels_b5 = time.perf_counter() - start
-    ours = run(["--stl", data, "--sample", "1"])
+    ours = run(["--stl", data, "--sample", "1", "--repeats", "7"])
     s = ours["sample"][0]
     diff = max(
         float(np.max(np.abs(np.asarray(s[k]) - np.asarray(getattr(first, k))))) for k in ("trend", "seasonal", "resid")

@@ -33,6 +33,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trend::trend_tests, m)?)?;
     m.add_function(wrap_pyfunction!(trend::seasonality, m)?)?;
     m.add_function(wrap_pyfunction!(trend::analyze, m)?)?;
+    m.add_function(wrap_pyfunction!(trend::correlations, m)?)?;
+    m.add_function(wrap_pyfunction!(trend::lead_lag, m)?)?;
+    m.add_function(wrap_pyfunction!(trend::churn_indicators, m)?)?;
     m.add_function(wrap_pyfunction!(trend::seasonality_summary, m)?)?;
     m.add_function(wrap_pyfunction!(trend::stl, m)?)?;
     m.add_function(wrap_pyfunction!(trend::mstl, m)?)?;

@@ -47,6 +47,39 @@ pub(crate) fn analyze(py: Python<'_>, data: AnyRecordBatch, config_json: &str) -
     Ok((Table::new(out.seasonality), Table::new(out.trends), Table::new(out.change_points)))
 }
 
+/// Correlations of every pair of metrics, from a JSON `CorrelationConfig`.
+#[pyfunction]
+#[pyo3(signature = (data, config_json="{}"))]
+pub(crate) fn correlations(py: Python<'_>, data: AnyRecordBatch, config_json: &str) -> PyResult<Table> {
+    let config: accountscope::trend::CorrelationConfig = config(config_json, "correlation")?;
+    let input = from_py(data)?;
+    py.detach(|| accountscope::trend::correlations(&input, &config)).py().map(Table::new)
+}
+
+/// Lead-lag analysis from a JSON `LeadLagConfig`: (by lag, leaders).
+#[pyfunction]
+#[pyo3(signature = (data, config_json="{}"))]
+pub(crate) fn lead_lag(py: Python<'_>, data: AnyRecordBatch, config_json: &str) -> PyResult<(Table, Table)> {
+    let config: accountscope::trend::LeadLagConfig = config(config_json, "lead_lag")?;
+    let input = from_py(data)?;
+    let out = py.detach(|| accountscope::trend::lead_lag(&input, &config)).py()?;
+    Ok((Table::new(out.by_lag), Table::new(out.leaders)))
+}
+
+/// Leading indicators of churn from usage and churn labels, with a JSON `ChurnIndicatorConfig`.
+#[pyfunction]
+#[pyo3(signature = (usage, labels, config_json="{}"))]
+pub(crate) fn churn_indicators(
+    py: Python<'_>,
+    usage: AnyRecordBatch,
+    labels: AnyRecordBatch,
+    config_json: &str,
+) -> PyResult<Table> {
+    let config: accountscope::trend::ChurnIndicatorConfig = config(config_json, "churn_indicators")?;
+    let (usage, labels) = (from_py(usage)?, from_py(labels)?);
+    py.detach(|| accountscope::trend::churn_indicators(&usage, &labels, &config)).py().map(Table::new)
+}
+
 type Components<'py> =
     (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
 

@@ -82,3 +82,19 @@ def test_full_pass_returns_three_tables() -> None:
     assert (out.seasonality.to_pandas()["period"] == 7).all()
     with pytest.raises(acs.ConfigError, match="pelt.min_size"):
         acs.trend.analyze(usage, pelt={"min_size": 0})
+
+
+def test_correlations_lead_lag_and_churn_indicators() -> None:
+    demo = acs.generate_demo(accounts=60, seed=4)
+    usage = demo.table("usage").to_pyarrow()
+    corr = acs.trend.correlations(usage, per_series=False).to_pandas()
+    assert set(corr["scope"]) == {"pooled"} and len(corr) == 20
+    row = corr[(corr.method == "pearson") & (corr.metric_a == "active_users") & (corr.metric_b == "logins")]
+    expected = usage.to_pandas()[["active_users", "logins"]].corr().iloc[0, 1]
+    assert abs(float(row["r"].iloc[0]) - expected) < 1e-12
+    ll = acs.trend.lead_lag(usage, max_lag=4)
+    assert len(ll.leaders.to_pandas()) == 4 and len(ll.by_lag.to_pandas()) == 4 * 5
+    ind = acs.trend.churn_indicators(usage, demo.table("churn_labels"), leads_days=[30]).to_pandas()
+    assert list(ind["rank"]) == list(range(1, 6))
+    with pytest.raises(acs.ConfigError, match="min_coverage"):
+        acs.trend.churn_indicators(usage, demo.table("churn_labels"), min_coverage=0)

@@ -469,11 +469,18 @@ fn spectral_share(x: &[f64], period: usize) -> f64 {
     let mut share = 0.0;
     for k in 1..=harmonics {
         let w = 2.0 * std::f64::consts::PI * k as f64 / period as f64;
+        // e^{-iwt} by rotation (one complex product per point instead of a sine and a cosine),
+        // restarted exactly every 64 points so rounding cannot build up.
+        let (step_sin, step_cos) = w.sin_cos();
         let (mut re, mut im) = (0.0, 0.0);
+        let (mut c, mut s) = (1.0, 0.0);
         for (t, v) in x.iter().enumerate() {
-            let (s, c) = (w * t as f64).sin_cos();
+            if t % 64 == 0 {
+                (s, c) = (w * t as f64).sin_cos();
+            }
             re += (v - mean) * c;
             im -= (v - mean) * s;
+            (c, s) = (c * step_cos - s * step_sin, s * step_cos + c * step_sin);
         }
         share += 2.0 * (re * re + im * im) / (n * n);
     }

@@ -146,10 +146,22 @@ pub fn mann_kendall(x: &[f64], alpha: f64) -> Result<MannKendall> {
     Ok(MannKendall { n, s, var_s, z, p_value, tau: s / (n as f64 * (n as f64 - 1.0) / 2.0), direction })
 }
 
+/// The k-th smallest value (0-based), by selection: O(n) where a sort is O(n log n) (Sen's slope has
+/// n(n − 1)/2 slopes).
+fn kth(values: &mut [f64], k: usize) -> f64 {
+    *values.select_nth_unstable_by(k, f64::total_cmp).1
+}
+
 fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
     let n = values.len();
-    if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 }
+    let upper = kth(values, n / 2);
+    if n % 2 == 1 {
+        upper
+    } else {
+        // After the selection, the values before n / 2 are the smaller half: the lower middle is their maximum.
+        let lower = values[..n / 2].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (lower + upper) / 2.0
+    }
 }
 
 /// Sen's slope of `x` over times `t` (pairs with equal times are skipped) with Gilbert's (1 − alpha)
@@ -176,8 +188,13 @@ pub fn sen_slope(t: &[f64], x: &[f64], alpha: f64) -> Result<SenSlope> {
     // Gilbert (1987), eq. 16.9: ranks M1 = (N − C)/2 and M2 + 1 = (N + C)/2 + 1 of the ordered slopes.
     let c = standard_normal()?.inverse_cdf(1.0 - alpha / 2.0) * variance_s(x).sqrt();
     let count = slopes.len() as f64;
-    let rank = |r: f64| slopes[(r.round() as usize).clamp(1, slopes.len()) - 1];
-    Ok(SenSlope { slope, intercept, lower: rank((count - c) / 2.0), upper: rank((count + c) / 2.0 + 1.0) })
+    let mut rank = |r: f64| {
+        let k = (r.round() as usize).clamp(1, slopes.len()) - 1;
+        kth(&mut slopes, k)
+    };
+    let lower = rank((count - c) / 2.0);
+    let upper = rank((count + c) / 2.0 + 1.0);
+    Ok(SenSlope { slope, intercept, lower, upper })
 }
 
 /// OLS slope of `x` on `t` with a (1 − alpha) Student-t interval. Needs 3 finite observations and two

@@ -250,8 +250,8 @@ pub(crate) struct Stl {
     detrended: Vec<f64>,
     /// Smoothed cycle-subseries, extended one period each side (n + 2·np).
     cycle: Vec<f64>,
-    /// Moving-average scratch and loess weights.
-    scratch: [Vec<f64>; 3],
+    /// Moving-average and cycle-subseries scratch.
+    scratch: [Vec<f64>; 2],
 }
 
 impl Stl {
@@ -265,7 +265,7 @@ impl Stl {
             rw: vec![1.0; n],
             detrended: vec![0.0; m],
             cycle: vec![0.0; m],
-            scratch: [vec![0.0; m], vec![0.0; m], vec![0.0; m]],
+            scratch: [vec![0.0; m], vec![0.0; m]],
         }
     }
 
@@ -300,16 +300,16 @@ impl Stl {
             }
             cycle_subseries(&detrended[..n], np, p.seasonal, rw, cycle, scratch);
             // Low-pass filter of the smoothed cycle-subseries: moving averages of np, np and 3, then loess.
-            let [a, b, w] = scratch;
+            let [a, b] = scratch;
             moving_average(&cycle[..n + 2 * np], np, a);
             moving_average(&a[..n + np + 1], np, b);
             moving_average(&b[..n + 2], 3, a);
-            loess_smooth(&a[..n], p.low_pass, None, &mut detrended[..n], w);
+            loess_smooth(&a[..n], p.low_pass, None, &mut detrended[..n]);
             for i in 0..n {
                 season[i] = cycle[np + i] - detrended[i];
                 a[i] = y[i] - season[i];
             }
-            loess_smooth(&a[..n], p.trend, rw, trend, w);
+            loess_smooth(&a[..n], p.trend, rw, trend);
         }
     }
 }
@@ -322,10 +322,10 @@ fn cycle_subseries(
     s: Smoother,
     rw: Option<&[f64]>,
     cycle: &mut [f64],
-    scratch: &mut [Vec<f64>; 3],
+    scratch: &mut [Vec<f64>; 2],
 ) {
     let n = x.len();
-    let [sub, sub_rw, w] = scratch;
+    let [sub, sub_rw] = scratch;
     let mut smoothed = vec![0.0; n / np + 3];
     // Without robustness weights the smoothing of a cycle-subseries is linear in it and the same for every
     // subseries of the same length: with few cycles (a yearly period over a few years: hundreds of
@@ -340,7 +340,7 @@ fn cycle_subseries(
             let op = match operators.iter().position(|(len, _)| *len == k) {
                 Some(i) => &operators[i].1,
                 None => {
-                    operators.push((k, subseries_operator(k, s, w)));
+                    operators.push((k, subseries_operator(k, s)));
                     &operators[operators.len() - 1].1
                 }
             };
@@ -355,7 +355,7 @@ fn cycle_subseries(
             }
         }
         let sub_rw = rw.map(|_| &sub_rw[..k]);
-        smooth_subseries(&sub[..k], s, sub_rw, &mut smoothed, w);
+        smooth_subseries(&sub[..k], s, sub_rw, &mut smoothed);
         for (m, v) in smoothed[..k + 2].iter().enumerate() {
             cycle[m * np + j] = *v;
         }
@@ -367,24 +367,24 @@ const SMALL_SUBSERIES: usize = 12;
 
 /// Loess of one cycle-subseries into `smoothed[1..=k]`, extended by one cycle at each end into
 /// `smoothed[0]` and `smoothed[k + 1]`.
-fn smooth_subseries(sub: &[f64], s: Smoother, rw: Option<&[f64]>, smoothed: &mut [f64], w: &mut [f64]) {
+fn smooth_subseries(sub: &[f64], s: Smoother, rw: Option<&[f64]>, smoothed: &mut [f64]) {
     let k = sub.len();
-    loess_smooth(sub, s, rw, &mut smoothed[1..=k], w);
+    loess_smooth(sub, s, rw, &mut smoothed[1..=k]);
     let nright = s.len.min(k);
-    smoothed[0] = loess_at(sub, s.len, s.deg, 0.0, 1, nright, rw, w).unwrap_or(smoothed[1]);
+    smoothed[0] = loess_at(sub, s.len, s.deg, 0.0, 1, nright, rw).unwrap_or(smoothed[1]);
     let nleft = (k + 1).saturating_sub(s.len).max(1);
-    smoothed[k + 1] = loess_at(sub, s.len, s.deg, (k + 1) as f64, nleft, k, rw, w).unwrap_or(smoothed[k]);
+    smoothed[k + 1] = loess_at(sub, s.len, s.deg, (k + 1) as f64, nleft, k, rw).unwrap_or(smoothed[k]);
 }
 
 /// The (k + 2) × k matrix (row-major) of [`smooth_subseries`] without robustness weights.
-fn subseries_operator(k: usize, s: Smoother, w: &mut [f64]) -> Vec<f64> {
+fn subseries_operator(k: usize, s: Smoother) -> Vec<f64> {
     let mut op = vec![0.0; (k + 2) * k];
     let mut unit = vec![0.0; k];
     let mut column = vec![0.0; k + 2];
     for c in 0..k {
         unit.fill(0.0);
         unit[c] = 1.0;
-        smooth_subseries(&unit, s, None, &mut column, w);
+        smooth_subseries(&unit, s, None, &mut column);
         for (m, v) in column.iter().enumerate() {
             op[m * k + c] = *v;
         }
@@ -405,7 +405,7 @@ fn moving_average(x: &[f64], len: usize, out: &mut [f64]) {
 }
 
 /// Loess smoothing of a whole series with fits every `jump` points (Fortran `stless`).
-fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut [f64], w: &mut [f64]) {
+fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut [f64]) {
     let n = y.len();
     if n < 2 {
         ys[0] = y[0];
@@ -416,17 +416,17 @@ fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut [f64], w: &
     // (tricube, normalised; the local-linear correction vanishes by symmetry): a fixed kernel, so the
     // interior of the series is a convolution. Equal to the general fit up to rounding.
     let kernel = (rw.is_none() && s.len < n).then(|| symmetric_kernel(s.len));
-    let at = |xs: usize, nleft: usize, nright: usize, w: &mut [f64]| {
+    let at = |xs: usize, nleft: usize, nright: usize| {
         if let Some(k) = kernel.as_deref().filter(|_| nright + 1 - nleft == s.len && 2 * xs == nleft + nright) {
             return k.iter().zip(&y[nleft - 1..nright]).map(|(k, y)| k * y).sum();
         }
-        loess_at(y, s.len, s.deg, xs as f64, nleft, nright, rw, w).unwrap_or(y[xs - 1])
+        loess_at(y, s.len, s.deg, xs as f64, nleft, nright, rw).unwrap_or(y[xs - 1])
     };
     let (mut nleft, mut nright);
     if s.len >= n {
         (nleft, nright) = (1, n);
         for i in (1..=n).step_by(jump) {
-            ys[i - 1] = at(i, nleft, nright, w);
+            ys[i - 1] = at(i, nleft, nright);
         }
     } else if jump == 1 {
         let half = s.len.div_ceil(2);
@@ -436,7 +436,7 @@ fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut [f64], w: &
                 nleft += 1;
                 nright += 1;
             }
-            ys[i - 1] = at(i, nleft, nright, w);
+            ys[i - 1] = at(i, nleft, nright);
         }
         return;
     } else {
@@ -450,7 +450,7 @@ fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut [f64], w: &
             } else {
                 (nleft, nright) = (i + 1 - half, s.len + i - half);
             }
-            ys[i - 1] = at(i, nleft, nright, w);
+            ys[i - 1] = at(i, nleft, nright);
         }
     }
     if jump == 1 {
@@ -466,7 +466,7 @@ fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut [f64], w: &
     }
     let k = ((n - 1) / jump) * jump + 1;
     if k != n {
-        ys[n - 1] = at(n, nleft, nright, w);
+        ys[n - 1] = at(n, nleft, nright);
         if k != n - 1 {
             let delta = (ys[n - 1] - ys[k - 1]) / (n - k) as f64;
             for j in k + 1..n {
@@ -504,16 +504,7 @@ fn symmetric_kernel(len: usize) -> Vec<f64> {
 /// (times robustness weights), local linear when `deg` is 1 (Fortran `stlest`). `None` when every
 /// weight is zero.
 #[allow(clippy::too_many_arguments)]
-fn loess_at(
-    y: &[f64],
-    len: usize,
-    deg: u8,
-    xs: f64,
-    nleft: usize,
-    nright: usize,
-    rw: Option<&[f64]>,
-    w: &mut [f64],
-) -> Option<f64> {
+fn loess_at(y: &[f64], len: usize, deg: u8, xs: f64, nleft: usize, nright: usize, rw: Option<&[f64]>) -> Option<f64> {
     let n = y.len();
     let range = n as f64 - 1.0;
     let mut h = (xs - nleft as f64).max(nright as f64 - xs);
@@ -521,40 +512,42 @@ fn loess_at(
         h += ((len - n) / 2) as f64;
     }
     let (h9, h1) = (0.999 * h, 0.001 * h);
-    let mut a = 0.0;
+    // One pass: Σw, Σw·d, Σw·d², Σw·y, Σw·d·y with d = j − xs; the local-linear fit in closed form.
+    let (mut s0, mut s1, mut s2, mut t0, mut t1) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for j in nleft..=nright {
-        let r = (j as f64 - xs).abs();
-        let mut wj = 0.0;
-        if r <= h9 {
-            wj = if r <= h1 {
-                1.0
-            } else {
-                let q = r / h;
-                let t = 1.0 - q * q * q;
-                t * t * t
-            };
-            if let Some(rw) = rw {
-                wj *= rw[j - 1];
-            }
-            a += wj;
+        let d = j as f64 - xs;
+        let r = d.abs();
+        if r > h9 {
+            continue;
         }
-        w[j - 1] = wj;
+        let mut wj = if r <= h1 {
+            1.0
+        } else {
+            let q = r / h;
+            let t = 1.0 - q * q * q;
+            t * t * t
+        };
+        if let Some(rw) = rw {
+            wj *= rw[j - 1];
+        }
+        let yj = y[j - 1];
+        s0 += wj;
+        s1 += wj * d;
+        s2 += wj * d * d;
+        t0 += wj * yj;
+        t1 += wj * d * yj;
     }
-    if a <= 0.0 {
+    if s0 <= 0.0 {
         return None;
     }
-    let w = &mut w[nleft - 1..nright];
-    w.iter_mut().for_each(|v| *v /= a);
+    let (mean_d, level) = (s1 / s0, t0 / s0);
     if h > 0.0 && deg > 0 {
-        let pos = |i: usize| (nleft + i) as f64;
-        let mean: f64 = w.iter().enumerate().map(|(i, v)| v * pos(i)).sum();
-        let c: f64 = w.iter().enumerate().map(|(i, v)| v * (pos(i) - mean).powi(2)).sum();
+        let c = (s2 / s0 - mean_d * mean_d).max(0.0);
         if c.sqrt() > 0.001 * range {
-            let b = (xs - mean) / c;
-            w.iter_mut().enumerate().for_each(|(i, v)| *v *= b * (pos(i) - mean) + 1.0);
+            return Some(level - mean_d / c * (t1 / s0 - mean_d * level));
         }
     }
-    Some(w.iter().zip(&y[nleft - 1..nright]).map(|(w, y)| w * y).sum())
+    Some(level)
 }
 
 /// Bisquare robustness weights from the residuals y − fit: h = 6 · median |residual| (Fortran `stlrwt`;
@@ -606,8 +599,7 @@ mod tests {
     fn loess_of_a_line_is_the_line() {
         let y: Vec<f64> = (0..20).map(|i| 2.0 + 0.5 * i as f64).collect();
         let mut out = vec![0.0; 20];
-        let mut w = vec![0.0; 20];
-        loess_smooth(&y, Smoother { len: 7, deg: 1, jump: 3 }, None, &mut out, &mut w);
+        loess_smooth(&y, Smoother { len: 7, deg: 1, jump: 3 }, None, &mut out);
         for (a, b) in out.iter().zip(&y) {
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }

@@ -100,10 +100,47 @@ def analyze(data: Any, **config: Any) -> TrendAnalysis:
     return TrendAnalysis(*_native.analyze(data, json.dumps(config)))
 
 
+def correlations(data: Any, **config: Any) -> Table:
+    """Pearson and Spearman correlations of every pair of ``value_columns``, per series (``id_columns``)
+    and pooled over all rows, with scipy's p-values (``methods``, ``per_series``, ``pooled``,
+    ``min_points``)."""
+    return _native.correlations(data, json.dumps(config))
+
+
+@dataclass(frozen=True)
+class LeadLag:
+    """The two tables of :func:`lead_lag`."""
+
+    by_lag: Table
+    leaders: Table
+
+
+def lead_lag(data: Any, **config: Any) -> LeadLag:
+    """Cross-correlation of each of ``candidates`` with ``target`` at lags 0..``max_lag`` (steps of
+    ``resolution_days``) on differenced averages, combined across series; ``leaders`` ranks the candidates
+    by their strongest lag of one step or more."""
+    return LeadLag(*_native.lead_lag(data, json.dumps(config)))
+
+
+def churn_indicators(usage: Any, labels: Any, **config: Any) -> Table:
+    """Rank usage metrics as leading indicators of churn: change before churn against calendar-matched
+    retained accounts, ROC AUC and p-value per metric and lead (``value_columns``, ``leads_days``,
+    ``window_days``, ``baseline_offset_days``, ``min_coverage``). ``labels`` is the churn_labels table."""
+    return _native.churn_indicators(usage, labels, json.dumps(config))
+
+
 def seasonality_summary(per_series: Any, attributes: Any, group_by: Sequence[str] = ("industry",)) -> Table:
     """Summarise :func:`seasonality` by attributes of the series, e.g. the accounts table's ``industry``
     or ``segment``: share detected, mean strength, typical peak and trough, and a readable sentence."""
     return _native.seasonality_summary(per_series, attributes, list(group_by))
 
 
-__all__ = ["Decomposition", "TrendAnalysis", "analyze", "mstl", "seasonality", "seasonality_summary", "stl", "trend_tests"]
+__all__ = [
+    "Decomposition",
+    "LeadLag",
+    "TrendAnalysis",
+    "analyze",
+    "churn_indicators",
+    "correlations",
+    "lead_lag",
+    "mstl", "seasonality", "seasonality_summary", "stl", "trend_tests"]
