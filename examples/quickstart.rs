@@ -1,6 +1,6 @@
 //! Quickstart: generate the demo portfolio, write it to Parquet, query it with SQL, validate a raw (dirty)
 //! export and print its quality scorecard, then run the full trend pass and print the strongest seasonality
-//! by industry.
+//! by industry and the top leading indicators of churn.
 //!
 //! `cargo run --release --example quickstart -- [--accounts N] [--seed S] [--out DIR]`
 //! (defaults: 10,000 accounts, seed 42, `out/demo`).
@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use accountscope::demo::{DirtyConfig, dirty, dirty_rules};
 use accountscope::io::{Format, ReadOptions};
-use accountscope::trend::{AnalyzeConfig, analyze, seasonality_summary};
+use accountscope::trend::{AnalyzeConfig, ChurnIndicatorConfig, analyze, churn_indicators, seasonality_summary};
 use accountscope::validate::{ValidateOptions, Validator};
 use accountscope::{DemoConfig, Engine, Result, Table, TableKind, generate};
 
@@ -115,5 +115,12 @@ fn run() -> Result<()> {
          GROUP BY metric, direction ORDER BY metric, direction",
     )?;
     println!("trend directions (weekly, seasonally adjusted):\n{}", directions.pretty()?);
+
+    let t = Instant::now();
+    let labels = demo.portfolio.get(TableKind::ChurnLabels);
+    let indicators = churn_indicators(demo.portfolio.get(TableKind::Usage), labels, &ChurnIndicatorConfig::default())?;
+    engine.register("churn_indicators", &indicators)?;
+    let top = engine.sql("SELECT rank, summary FROM churn_indicators ORDER BY rank LIMIT 5")?;
+    println!("top leading indicators of churn ({:.2?}):\n{}", t.elapsed(), top.pretty()?);
     Ok(())
 }

@@ -387,10 +387,9 @@ pub(crate) fn stable_seasonality(x: &[f64], start: i32, period: usize, min_cycle
         // Calendar months, in blocks of twelve from the first complete month.
         let mut months: Vec<(f64, usize)> = Vec::new();
         let mut current = None;
-        for (i, v) in x.iter().enumerate() {
-            let d = epoch_date(i64::from(start) + i as i64)?;
-            if current != Some(d.month0()) {
-                current = Some(d.month0());
+        for (v, month) in x.iter().zip(months_of_days(start, x.len())?) {
+            if current != Some(month) {
+                current = Some(month);
                 months.push((0.0, 0));
             }
             let m = months.last_mut()?;
@@ -499,11 +498,13 @@ fn phase(seasonal: &[f64], start: i32, period: usize) -> (String, String) {
         p => p,
     };
     let mut sums = vec![(0.0, 0usize); bucket_count];
+    let months = if period >= 360 { months_of_days(start, seasonal.len()).unwrap_or_default() } else { Vec::new() };
     for (i, s) in seasonal.iter().enumerate() {
         let day = i64::from(start) + i as i64;
         let bucket = match period {
-            7 => epoch_date(day).map_or(0, |d| d.weekday().num_days_from_monday() as usize),
-            p if p >= 360 => epoch_date(day).map_or(0, |d| d.month0() as usize),
+            // 1970-01-01 was a Thursday (Monday = 0).
+            7 => (day + 3).rem_euclid(7) as usize,
+            p if p >= 360 => months.get(i).map_or(0, |m| usize::from(*m)),
             p => day.rem_euclid(p as i64) as usize,
         };
         sums[bucket].0 += s;
@@ -519,6 +520,17 @@ fn phase(seasonal: &[f64], start: i32, period: usize) -> (String, String) {
     let max = means.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map_or(0, |m| m.0);
     let min = means.iter().min_by(|a, b| a.1.total_cmp(&b.1)).map_or(0, |m| m.0);
     (name(max), name(min))
+}
+
+/// The month (0-11) of each of `len` days from `start`, walking the calendar one day at a time.
+fn months_of_days(start: i32, len: usize) -> Option<Vec<u8>> {
+    let mut date = epoch_date(i64::from(start))?;
+    let mut out = Vec::with_capacity(len);
+    for _ in 0..len {
+        out.push(date.month0() as u8);
+        date = date.succ_opt()?;
+    }
+    Some(out)
 }
 
 fn epoch_date(day: i64) -> Option<NaiveDate> {
