@@ -152,6 +152,7 @@ fn kth(values: &mut [f64], k: usize) -> f64 {
     *values.select_nth_unstable_by(k, f64::total_cmp).1
 }
 
+/// The median, leaving `values` partitioned around index n / 2 (smaller before, larger after).
 fn median(values: &mut [f64]) -> f64 {
     let n = values.len();
     let upper = kth(values, n / 2);
@@ -188,9 +189,16 @@ pub fn sen_slope(t: &[f64], x: &[f64], alpha: f64) -> Result<SenSlope> {
     // Gilbert (1987), eq. 16.9: ranks M1 = (N − C)/2 and M2 + 1 = (N + C)/2 + 1 of the ordered slopes.
     let c = standard_normal()?.inverse_cdf(1.0 - alpha / 2.0) * variance_s(x).sqrt();
     let count = slopes.len() as f64;
+    // The median's selection left the slopes partitioned around index n / 2: each bound is selected in
+    // its half only.
+    let mid = slopes.len() / 2;
     let mut rank = |r: f64| {
         let k = (r.round() as usize).clamp(1, slopes.len()) - 1;
-        kth(&mut slopes, k)
+        match k.cmp(&mid) {
+            std::cmp::Ordering::Less => kth(&mut slopes[..mid], k),
+            std::cmp::Ordering::Equal => slopes[mid],
+            std::cmp::Ordering::Greater => kth(&mut slopes[mid + 1..], k - mid - 1),
+        }
     };
     let lower = rank((count - c) / 2.0);
     let upper = rank((count + c) / 2.0 + 1.0);
@@ -221,4 +229,37 @@ pub fn ols_slope(t: &[f64], x: &[f64], alpha: f64) -> Result<OlsSlope> {
     };
     let q = dist.inverse_cdf(1.0 - alpha / 2.0);
     Ok(OlsSlope { slope, intercept, stderr, p_value, lower: slope - q * stderr, upper: slope + q * stderr })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The selection-based median and interval equal the same ranks read off fully sorted slopes.
+    #[test]
+    fn sen_interval_equals_ranks_of_the_sorted_slopes() {
+        let mut state = 11u64;
+        for n in [5usize, 12, 40, 157] {
+            let x: Vec<f64> = (0..n)
+                .map(|i| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    i as f64 * 0.3 + ((state >> 33) % 7) as f64
+                })
+                .collect();
+            let t: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            let sen = sen_slope(&t, &x, 0.05).unwrap_or_else(|e| panic!("{e}"));
+            let mut slopes: Vec<f64> = (0..n)
+                .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+                .map(|(i, j)| (x[j] - x[i]) / (t[j] - t[i]))
+                .collect();
+            slopes.sort_by(f64::total_cmp);
+            let m = slopes.len();
+            let median = if m % 2 == 1 { slopes[m / 2] } else { (slopes[m / 2 - 1] + slopes[m / 2]) / 2.0 };
+            let c = Normal::new(0.0, 1.0).map(|d| d.inverse_cdf(0.975)).unwrap_or(f64::NAN) * variance_s(&x).sqrt();
+            let rank = |r: f64| slopes[(r.round() as usize).clamp(1, m) - 1];
+            assert_eq!(sen.slope, median, "n = {n}");
+            assert_eq!(sen.lower, rank((m as f64 - c) / 2.0), "n = {n}");
+            assert_eq!(sen.upper, rank((m as f64 + c) / 2.0 + 1.0), "n = {n}");
+        }
+    }
 }
