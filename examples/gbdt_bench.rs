@@ -8,38 +8,22 @@ use std::time::Instant;
 
 use accountscope::gbdt::{Dataset, Features, GbdtParams, train};
 use accountscope::io::{ReadOptions, read_all};
-use accountscope::{Error, Result, metrics};
+use accountscope::{Result, metrics};
 use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
 
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::{main_with, median, number, required};
+
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("error [{}]: {e}", e.category());
-        std::process::exit(1);
-    }
-}
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
-}
-
-fn required(name: &str) -> Result<String> {
-    arg(name).ok_or_else(|| Error::config(name, "missing argument"))
-}
-
-fn number(name: &str, default: usize) -> Result<usize> {
-    arg(name).map_or(Ok(default), |v| v.parse().map_err(|e| Error::config(name, format!("{e}"))))
+    main_with(run);
 }
 
 fn read(path: &str) -> Result<RecordBatch> {
     let (schema, batches) = read_all(path, &ReadOptions::default())?;
     Ok(concat_batches(&schema, &batches)?)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn run() -> Result<()> {

@@ -13,25 +13,18 @@ use accountscope::trend::{AnalyzeConfig, ChurnIndicatorConfig, analyze, churn_in
 use accountscope::validate::{ValidateOptions, Validator};
 use accountscope::{DemoConfig, Engine, Result, Table, TableKind, generate};
 
-fn main() {
-    if let Err(e) = run() {
-        eprintln!("error [{}]: {e}", e.category());
-        std::process::exit(1);
-    }
-}
+#[path = "support/cli.rs"]
+mod cli;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+use cli::{arg, main_with, number};
+
+fn main() {
+    main_with(run);
 }
 
 fn run() -> Result<()> {
-    let accounts = arg("--accounts")
-        .map_or(Ok(10_000), |v| v.parse())
-        .map_err(|e| accountscope::Error::config("--accounts", format!("{e}")))?;
-    let seed = arg("--seed")
-        .map_or(Ok(42), |v| v.parse())
-        .map_err(|e| accountscope::Error::config("--seed", format!("{e}")))?;
+    let accounts: usize = number("--accounts", 10_000)?;
+    let seed: u64 = number("--seed", 42)?;
     let out = arg("--out").unwrap_or_else(|| "out/demo".into());
 
     let t = Instant::now();

@@ -16,25 +16,13 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{Float64Type, Int64Type};
 use rayon::prelude::*;
 
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::{arg, main_with, median, number};
+
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("error [{}]: {e}", e.category());
-        std::process::exit(1);
-    }
-}
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
-}
-
-fn number(name: &str, default: usize) -> Result<usize> {
-    arg(name).map_or(Ok(default), |v| v.parse().map_err(|e| Error::config(name, format!("{e}"))))
-}
-
-fn median(mut times: Vec<f64>) -> f64 {
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    main_with(run);
 }
 
 fn run() -> Result<()> {

@@ -11,23 +11,19 @@ use accountscope::io::{ReadOptions, read_all};
 use accountscope::validate::{RuleSet, Validator};
 use accountscope::{Error, Result, Table};
 
-fn main() {
-    if let Err(e) = run() {
-        eprintln!("error [{}]: {e}", e.category());
-        std::process::exit(1);
-    }
-}
+#[path = "support/cli.rs"]
+mod cli;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+use cli::{main_with, number, required};
+
+fn main() {
+    main_with(run);
 }
 
 fn run() -> Result<()> {
-    let data = arg("--data").ok_or_else(|| Error::config("--data", "missing argument"))?;
-    let rules = RuleSet::from_path(arg("--rules").ok_or_else(|| Error::config("--rules", "missing argument"))?)?;
-    let repeats: usize =
-        arg("--repeats").map_or(Ok(3), |v| v.parse().map_err(|e| Error::config("--repeats", format!("{e}"))))?;
+    let data = required("--data")?;
+    let rules = RuleSet::from_path(required("--rules")?)?;
+    let repeats: usize = number("--repeats", 3)?;
     let (schema, batches) = read_all(&data, &ReadOptions::default())?;
     let table = Table::try_new(schema, batches)?;
     let name = rules.tables.first().map(|t| t.table.clone()).ok_or_else(|| Error::config("rules", "no table"))?;

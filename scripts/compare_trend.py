@@ -87,7 +87,7 @@ def main():
     print(json.dumps(b5, indent=1), flush=True)
     assert diff <= 1e-6, diff
 
-    ours_b6 = run(["--demo", str(args.accounts), "--repeats", "1"])
+    ours_b6 = run(["--demo", str(args.accounts), "--repeats", "3"])
     # The peer on a sample of the same portfolio's usage series (the Python generator of the portfolio is ours).
     sys.path.insert(0, os.path.join(ROOT, "crates", "python", "python"))
     try:

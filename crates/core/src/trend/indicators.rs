@@ -177,7 +177,11 @@ struct Indicator {
 
 impl Indicator {
     fn summary(&self, window: u32) -> String {
-        let pct = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{:+.0}%", 100.0 * v));
+        let pct = |v: Option<f64>| match v.map(|v| (100.0 * v).round()) {
+            None => "n/a".to_string(),
+            Some(0.0) => "0%".to_string(),
+            Some(p) => format!("{p:+.0}%"),
+        };
         format!(
             "{}: {} (median) over the {window} days ending {} days before churn, {} for retained accounts; AUC {}",
             self.metric,
