@@ -360,3 +360,33 @@ fn correlations_lead_lag_and_churn_indicators_on_the_demo() {
     let at = |d: i64| active.iter().find(|x| x.0 == d).unwrap().1;
     assert!(at(30) > at(60) && at(60) > at(90) && at(90) > 0.55, "{active:?}");
 }
+
+/// Resampling keeps every input row accounted for (the `rows` column sums to the rows with a date), gives
+/// every series a complete calendar, and rejects a zero-period change.
+#[test]
+fn resample_accounts_for_every_row_and_fills_the_calendar() {
+    use accountscope::trend::{Aggregation, Fill, Frequency, ResampleConfig, resample};
+    let usage = crate::common::small_demo().portfolio.get(accountscope::TableKind::Usage);
+    let config = ResampleConfig {
+        frequency: Frequency::Month,
+        aggregation: Aggregation::Sum,
+        fill: Fill::Zero,
+        changes: vec![1, 12],
+        rolling: vec![3],
+        ..ResampleConfig::default()
+    };
+    let out = resample(usage, &config).unwrap().concat().unwrap();
+    let rows = out.column_by_name("rows").unwrap().as_primitive::<arrow::datatypes::Int64Type>();
+    assert_eq!(rows.iter().flatten().sum::<i64>() as usize, usage.num_rows());
+    let total: f64 = out.column_by_name("active_users").unwrap().as_primitive::<Float64Type>().iter().flatten().sum();
+    let input =
+        arrow::compute::cast(usage.concat().unwrap().column_by_name("active_users").unwrap(), &DataType::Float64)
+            .unwrap();
+    let expected: f64 = input.as_primitive::<Float64Type>().iter().flatten().sum();
+    assert!((total - expected).abs() < 1e-6 * expected, "{total} vs {expected}");
+    for name in ["active_users_change_12", "active_users_pct_change_1", "active_users_rolling_mean_3"] {
+        assert!(out.column_by_name(name).is_some(), "{name}");
+    }
+    let bad = ResampleConfig { changes: vec![0], ..ResampleConfig::default() };
+    assert_eq!(resample(usage, &bad).unwrap_err().category(), ErrorCategory::Config);
+}

@@ -33,6 +33,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trend::trend_tests, m)?)?;
     m.add_function(wrap_pyfunction!(trend::seasonality, m)?)?;
     m.add_function(wrap_pyfunction!(trend::analyze, m)?)?;
+    m.add_function(wrap_pyfunction!(trend::resample, m)?)?;
     m.add_function(wrap_pyfunction!(trend::correlations, m)?)?;
     m.add_function(wrap_pyfunction!(trend::lead_lag, m)?)?;
     m.add_function(wrap_pyfunction!(trend::churn_indicators, m)?)?;

@@ -80,6 +80,15 @@ pub(crate) fn churn_indicators(
     py.detach(|| accountscope::trend::churn_indicators(&usage, &labels, &config)).py().map(Table::new)
 }
 
+/// Resampling with changes and rolling means, from a JSON `ResampleConfig`.
+#[pyfunction]
+#[pyo3(signature = (data, config_json="{}"))]
+pub(crate) fn resample(py: Python<'_>, data: AnyRecordBatch, config_json: &str) -> PyResult<Table> {
+    let config: accountscope::trend::ResampleConfig = config(config_json, "resample")?;
+    let input = from_py(data)?;
+    py.detach(|| accountscope::trend::resample(&input, &config)).py().map(Table::new)
+}
+
 type Components<'py> =
     (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
 

@@ -98,3 +98,25 @@ def test_correlations_lead_lag_and_churn_indicators() -> None:
     assert list(ind["rank"]) == list(range(1, 6))
     with pytest.raises(acs.ConfigError, match="min_coverage"):
         acs.trend.churn_indicators(usage, demo.table("churn_labels"), min_coverage=0)
+
+
+@pytest.mark.parametrize("frequency, rule", [("week", "W-MON"), ("month", "MS"), ("quarter", "QS")])
+def test_resample_changes_and_rolling_equal_pandas(frequency: str, rule: str) -> None:
+    import pandas as pd
+
+    usage = acs.generate_demo(accounts=15, seed=8).table("usage").to_pandas()
+    usage = usage.iloc[::3]  # gaps: some weeks lose rows, none may be empty
+    ours = acs.trend.resample(
+        usage, frequency=frequency, aggregation="mean", value_columns=["logins"], changes=[1], rolling=[3]
+    ).to_pandas()
+    for account, rows in usage.groupby("account_id"):
+        s = rows.set_index(pd.to_datetime(rows["date"]))["logins"].astype(float)
+        theirs = s.resample(rule, label="left", closed="left").mean()
+        mine = ours[ours.account_id == account].set_index(pd.to_datetime(ours[ours.account_id == account].period_start))
+        assert list(mine.index) == list(theirs.index), account
+        np.testing.assert_allclose(mine["logins"], theirs, rtol=1e-12)
+        # From a zero, pandas gives inf (or NaN for 0 -> 0); we give null, as documented.
+        pct = theirs.pct_change(1, fill_method=None).replace([np.inf, -np.inf], np.nan)
+        pct[theirs.shift(1) == 0] = np.nan
+        np.testing.assert_allclose(mine["logins_pct_change_1"], pct, rtol=1e-12)
+        np.testing.assert_allclose(mine["logins_rolling_mean_3"], theirs.rolling(3).mean(), rtol=1e-12)

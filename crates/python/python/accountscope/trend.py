@@ -100,6 +100,14 @@ def analyze(data: Any, **config: Any) -> TrendAnalysis:
     return TrendAnalysis(*_native.analyze(data, json.dumps(config)))
 
 
+def resample(data: Any, **config: Any) -> Table:
+    """Resample every series to ``frequency`` (``day``, ``week`` from Monday, ``month``, ``quarter``,
+    ``year``) with ``aggregation`` (``sum``, ``mean``, ``last``, ``min``, ``max``) and ``fill`` for empty
+    periods (``null``, ``zero``, ``previous``, ``linear``); ``changes=[1, 52]`` adds period-over-period
+    differences and pandas-style ``pct_change`` columns, ``rolling=[4]`` adds rolling means."""
+    return _native.resample(data, json.dumps(config))
+
+
 def correlations(data: Any, **config: Any) -> Table:
     """Pearson and Spearman correlations of every pair of ``value_columns``, per series (``id_columns``)
     and pooled over all rows, with scipy's p-values (``methods``, ``per_series``, ``pooled``,
@@ -143,4 +151,5 @@ __all__ = [
     "churn_indicators",
     "correlations",
     "lead_lag",
-    "mstl", "seasonality", "seasonality_summary", "stl", "trend_tests"]
+    "mstl",
+    "resample", "seasonality", "seasonality_summary", "stl", "trend_tests"]
