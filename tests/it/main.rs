@@ -8,6 +8,7 @@ mod demo;
 mod dirty;
 mod engine;
 mod gbdt;
+mod health;
 mod io;
 mod metrics;
 mod stl;

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod gbdt;
+pub mod health;
 pub mod io;
 pub mod metrics;
 pub mod portfolio;
