@@ -1,6 +1,6 @@
 //! Quickstart: generate the demo portfolio, write it to Parquet, query it with SQL, validate a raw (dirty)
 //! export and print its quality scorecard, then run the full trend pass and print the strongest seasonality
-//! by industry and the top leading indicators of churn.
+//! by industry and the top leading indicators of churn, after the portfolio's health distribution.
 //!
 //! `cargo run --release --example quickstart -- [--accounts N] [--seed S] [--out DIR]`
 //! (defaults: 10,000 accounts, seed 42, `out/demo`).
@@ -8,6 +8,7 @@
 use std::time::Instant;
 
 use accountscope::demo::{DirtyConfig, dirty, dirty_rules};
+use accountscope::health::{HealthOptions, default_config, score_history};
 use accountscope::io::{Format, ReadOptions};
 use accountscope::trend::{AnalyzeConfig, ChurnIndicatorConfig, analyze, churn_indicators, seasonality_summary};
 use accountscope::validate::{ValidateOptions, Validator};
@@ -28,7 +29,8 @@ fn run() -> Result<()> {
     let out = arg("--out").unwrap_or_else(|| "out/demo".into());
 
     let t = Instant::now();
-    let demo = generate(&DemoConfig::new(accounts, seed))?;
+    let demo_config = DemoConfig::new(accounts, seed);
+    let demo = generate(&demo_config)?;
     println!("generated {accounts} accounts in {:.2?}", t.elapsed());
 
     let t = Instant::now();
@@ -84,6 +86,24 @@ fn run() -> Result<()> {
          ORDER BY failed DESC, rule_id LIMIT 12",
     )?;
     println!("rules with failures:\n{}", failures.pretty()?);
+
+    // Health: weekly scores over the last year with the default scorecards, and today's distribution.
+    let t = Instant::now();
+    let end = demo_config.end;
+    let options = HealthOptions { from: end - chrono::TimeDelta::days(364), to: end, step_days: 7 };
+    let health = score_history(&engine, &default_config()?, &options)?;
+    engine.register("health", &health.history)?;
+    let distribution = engine.sql(
+        "SELECT band, COUNT(*) AS accounts, ROUND(AVG(score), 1) AS mean_score FROM health
+         WHERE date = (SELECT MAX(date) FROM health) GROUP BY band ORDER BY mean_score",
+    )?;
+    println!(
+        "\nhealth over the last year ({} scores, {} band changes, {:.2?}); today's distribution:\n{}",
+        health.history.num_rows(),
+        health.band_changes.num_rows(),
+        t.elapsed(),
+        distribution.pretty()?
+    );
 
     // The full trend pass over every account's five usage metrics: seasonality, trend tests, change points.
     let t = Instant::now();

@@ -10,6 +10,7 @@ mod demo;
 mod engine;
 mod errors;
 mod gbdt;
+mod health;
 mod io;
 mod table;
 mod trend;
@@ -40,6 +41,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trend::seasonality_summary, m)?)?;
     m.add_function(wrap_pyfunction!(trend::stl, m)?)?;
     m.add_function(wrap_pyfunction!(trend::mstl, m)?)?;
+    m.add_function(wrap_pyfunction!(health::health_history, m)?)?;
+    m.add_function(wrap_pyfunction!(health::health_explain, m)?)?;
+    m.add_function(wrap_pyfunction!(health::default_scorecards_yaml, m)?)?;
     m.add_class::<gbdt::Booster>()?;
     m.add_function(wrap_pyfunction!(gbdt::gbdt_train, m)?)?;
     m.add_class::<validate::Validator>()?;

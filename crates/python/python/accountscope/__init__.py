@@ -16,7 +16,7 @@ from . import exceptions
 from ._native import Demo, Engine, Table, __version__, canonical_schema, table_names
 from . import _native
 from .gbdt import Booster, GBDTClassifier, GBDTRegressor
-from . import trend, validate
+from . import health, trend, validate
 from .trend import trend_tests
 from .validate import Validation, Validator
 from .exceptions import (
@@ -95,6 +95,7 @@ __all__ = [
     "generate_demo",
     "read",
     "table_names",
+    "health",
     "trend",
     "trend_tests",
     "validate",

@@ -1,0 +1,71 @@
+"""Health scorecards (``accountscope::health``): daily or weekly scores for every account, band changes and
+explanations, over the tables registered in an :class:`~accountscope.Engine`.
+
+A configuration is a dict with the Rust ``HealthConfig`` fields, YAML / JSON text, or a path to such a file;
+without one, the default scorecards for the canonical tables are used (:func:`default_scorecards`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from . import _native
+from ._native import Engine, Table
+
+
+def _text(config: Any) -> str | None:
+    if config is None:
+        return None
+    if isinstance(config, Mapping):
+        return json.dumps(config)
+    if isinstance(config, os.PathLike) or (isinstance(config, str) and os.path.exists(config)):
+        with open(os.fspath(config), encoding="utf-8") as f:
+            return f.read()
+    if isinstance(config, str):
+        return config
+    raise TypeError(f"config must be a dict, YAML/JSON text or a path, not {type(config).__name__}")
+
+
+def _date(value: dt.date | str) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class HealthHistory:
+    """The two tables of :func:`history`."""
+
+    history: Table
+    band_changes: Table
+
+
+def history(
+    engine: Engine, start: dt.date | str, end: dt.date | str, step_days: int = 1, config: Any = None
+) -> HealthHistory:
+    """Score every account of ``engine``'s ``accounts`` table on every ``step_days``-th day from ``start``
+    to ``end``: score, band, group and measure scores per row; band changes with their drivers."""
+    return HealthHistory(*_native.health_history(engine, _date(start), _date(end), step_days, _text(config)))
+
+
+def explain(
+    engine: Engine,
+    account_id: str,
+    date: dt.date | str,
+    compare_to: dt.date | str | None = None,
+    config: Any = None,
+) -> Table:
+    """Per-measure contributions to one account's score on ``date`` (they add up to the score), and their
+    change since ``compare_to``."""
+    before = None if compare_to is None else _date(compare_to)
+    return _native.health_explain(engine, account_id, _date(date), before, _text(config))
+
+
+def default_scorecards() -> str:
+    """The default scorecards for the canonical tables, as YAML."""
+    return _native.default_scorecards_yaml()
+
+
+__all__ = ["HealthHistory", "default_scorecards", "explain", "history"]
