@@ -5,7 +5,8 @@
 //! series), decomposes each with STL (statsmodels' defaults for `--period`, default 7) once on one thread
 //! and once on all threads, and prints one JSON object with the median times and the components of the
 //! first `--sample` series. `--demo N` generates the N-account demo portfolio and times the full trend pass
-//! (`trend::analyze`, five usage metrics) on it.
+//! (`trend::analyze`, five usage metrics) on it. `--health N` times one account's 12-month daily health
+//! trend from a prepared `HealthScorer` (p50 / p99 over 1,000 accounts of the N-account demo).
 
 use std::time::Instant;
 
@@ -99,5 +100,49 @@ fn run() -> Result<()> {
         });
         println!("{json}");
     }
+    if let Some(accounts) = arg("--health") {
+        health(accounts.parse().map_err(|e| Error::config("--health", format!("{e}")))?)?;
+    }
+    Ok(())
+}
+
+/// B9's health half: one account's 12-month daily health trend from a prepared scorer, p50 / p99 over
+/// 1,000 accounts; plus the scorer's preparation and the whole portfolio's weekly year.
+fn health(accounts: usize) -> Result<()> {
+    use accountscope::health::{HealthOptions, HealthScorer, default_config};
+    let demo = generate(&DemoConfig::new(accounts, 42))?;
+    let engine = accountscope::Engine::new()?;
+    engine.register_portfolio(&demo.portfolio)?;
+    let clock = Instant::now();
+    let scorer = HealthScorer::new(&engine, default_config()?)?;
+    let prepare = clock.elapsed().as_secs_f64();
+    let end = chrono::NaiveDate::from_ymd_opt(2025, 12, 31).ok_or_else(|| Error::Internal("date".into()))?;
+    let year = HealthOptions { from: end - chrono::TimeDelta::days(364), to: end, step_days: 1 };
+    let ids = demo.portfolio.get(TableKind::Accounts).concat()?;
+    let ids = ids.column(0).as_string::<i32>().clone();
+    let step = (ids.len() / 1000).max(1);
+    let mut latencies = Vec::new();
+    for i in (0..ids.len()).step_by(step) {
+        let clock = Instant::now();
+        let trend = scorer.account_trend(ids.value(i), &year)?;
+        latencies.push(clock.elapsed().as_secs_f64() * 1e3);
+        std::hint::black_box(trend);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let pct = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    let clock = Instant::now();
+    let weekly = scorer.history(&HealthOptions { step_days: 7, ..year })?;
+    let history = clock.elapsed().as_secs_f64();
+    let out = serde_json::json!({
+        "accounts": accounts,
+        "prepare_seconds": prepare,
+        "trend_queries": latencies.len(),
+        "trend_ms_p50": pct(0.5),
+        "trend_ms_p99": pct(0.99),
+        "trend_ms_max": pct(1.0),
+        "portfolio_weekly_year_seconds": history,
+        "portfolio_weekly_year_rows": weekly.history.num_rows(),
+    });
+    println!("{out}");
     Ok(())
 }

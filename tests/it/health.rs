@@ -185,3 +185,41 @@ fn bad_configurations_name_the_field() {
     let e = explain(&engine, &HealthConfig::parse(CONFIG).unwrap(), "Z", date(2024, 1, 2), None).unwrap_err();
     assert_eq!(e.category(), ErrorCategory::InvalidInput);
 }
+
+/// One account's trend from a prepared scorer equals its rows of the portfolio history; the segment
+/// queries of the engine agree with a direct count.
+#[test]
+fn account_trend_and_segment_queries() {
+    use accountscope::health::HealthScorer;
+    let demo = crate::common::small_demo();
+    let engine = Engine::new().unwrap();
+    engine.register_portfolio(&demo.portfolio).unwrap();
+    let scorer = HealthScorer::new(&engine, default_config().unwrap()).unwrap();
+    let options = HealthOptions { from: date(2025, 1, 1), to: date(2025, 12, 31), step_days: 1 };
+    let all = scorer.history(&options).unwrap().history.concat().unwrap();
+    let ids = all.column(0).as_string::<i32>();
+    let account = ids.value(0).to_string();
+    let one = scorer.account_trend(&account, &options).unwrap().concat().unwrap();
+    let rows: Vec<usize> = (0..all.num_rows()).filter(|&i| ids.value(i) == account).collect();
+    assert_eq!(one.num_rows(), rows.len());
+    let expected = arrow::compute::take(
+        all.column_by_name("score").unwrap(),
+        &arrow::array::UInt32Array::from_iter_values(rows.iter().map(|&r| r as u32)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(one.column_by_name("score").unwrap().as_ref(), expected.as_ref());
+    assert_eq!(scorer.account_trend("nobody", &options).unwrap_err().category(), ErrorCategory::InvalidInput);
+
+    let weekly =
+        engine.segment_usage("SMB", date(2025, 1, 1), date(2025, 3, 31), accountscope::trend::Frequency::Week).unwrap();
+    assert!((12..=14).contains(&weekly.num_rows()), "{}", weekly.num_rows());
+    let quoted = engine
+        .segment_usage("O'Brien", date(2025, 1, 1), date(2025, 3, 31), accountscope::trend::Frequency::Month)
+        .unwrap();
+    assert_eq!(quoted.num_rows(), 0, "a quote in a segment name is a value, not SQL");
+    let agg = engine.segment_aggregates(date(2025, 1, 1), date(2025, 12, 31)).unwrap().concat().unwrap();
+    let accounts: i64 =
+        agg.column_by_name("accounts").unwrap().as_primitive::<arrow::datatypes::Int64Type>().iter().flatten().sum();
+    assert_eq!(accounts as usize, demo.portfolio.get(accountscope::TableKind::Accounts).num_rows());
+}

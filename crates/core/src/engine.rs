@@ -180,6 +180,52 @@ impl Engine {
         self.collect(df)
     }
 
+    /// Usage of the accounts of one segment per period (`frequency`) between `from` and `to` (inclusive):
+    /// `period_start`, `accounts` reporting, and for each usage metric its total and its mean per
+    /// account-day. Needs the `accounts` and `usage` tables.
+    pub fn segment_usage(
+        &self,
+        segment: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        frequency: crate::trend::Frequency,
+    ) -> Result<Table> {
+        let unit = frequency.sql_unit();
+        self.sql(&format!(
+            "SELECT CAST(date_trunc('{unit}', CAST(u.date AS TIMESTAMP)) AS DATE) AS period_start,
+                    COUNT(DISTINCT u.account_id) AS accounts,
+                    SUM(u.active_users) AS active_users, AVG(CAST(u.active_users AS DOUBLE)) AS active_users_mean,
+                    SUM(u.logins) AS logins, AVG(CAST(u.logins AS DOUBLE)) AS logins_mean,
+                    SUM(u.sessions) AS sessions, AVG(CAST(u.sessions AS DOUBLE)) AS sessions_mean,
+                    SUM(u.api_calls) AS api_calls, AVG(CAST(u.api_calls AS DOUBLE)) AS api_calls_mean
+             FROM usage u JOIN accounts a ON a.account_id = u.account_id
+             WHERE a.segment = {segment} AND u.date BETWEEN DATE {from} AND DATE {to}
+             GROUP BY 1 ORDER BY 1",
+            segment = sql_text(segment),
+            from = sql_text(&from.to_string()),
+            to = sql_text(&to.to_string()),
+        ))
+    }
+
+    /// Per segment between `from` and `to` (inclusive): accounts, accounts with usage, mean daily active
+    /// users per account-day, total ARR, and accounts that churned in the range. Needs `accounts`, `usage`
+    /// and `churn_labels`.
+    pub fn segment_aggregates(&self, from: NaiveDate, to: NaiveDate) -> Result<Table> {
+        let (from, to) = (sql_text(&from.to_string()), sql_text(&to.to_string()));
+        self.sql(&format!(
+            "WITH u AS (SELECT account_id, COUNT(*) AS days, AVG(CAST(active_users AS DOUBLE)) AS dau
+                        FROM usage WHERE date BETWEEN DATE {from} AND DATE {to} GROUP BY account_id)
+             SELECT a.segment, COUNT(*) AS accounts, COUNT(u.account_id) AS accounts_with_usage,
+                    ROUND(SUM(u.dau * u.days) / SUM(u.days), 3) AS mean_daily_active_users,
+                    ROUND(SUM(a.arr), 2) AS total_arr,
+                    SUM(CASE WHEN c.churned AND c.churn_date BETWEEN DATE {from} AND DATE {to} THEN 1 ELSE 0 END)
+                        AS churned_in_range
+             FROM accounts a LEFT JOIN u ON u.account_id = a.account_id
+                  LEFT JOIN churn_labels c ON c.account_id = a.account_id
+             GROUP BY a.segment ORDER BY a.segment"
+        ))
+    }
+
     fn collect(&self, df: DataFrame) -> Result<Table> {
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let batches = self.block_on(df.collect())?;
@@ -189,6 +235,11 @@ impl Engine {
     fn block_on<T>(&self, fut: impl Future<Output = datafusion::error::Result<T>>) -> Result<T> {
         Ok(self.runtime.block_on(fut)?)
     }
+}
+
+/// A SQL string literal (single quotes doubled).
+fn sql_text(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
 }
 
 fn check_name(name: &str) -> Result<()> {

@@ -16,7 +16,7 @@ pub(crate) struct Engine {
 }
 
 /// A `datetime.date` or a `YYYY-MM-DD` string.
-fn parse_date(value: &Bound<'_, PyAny>, field: &str) -> PyResult<chrono::NaiveDate> {
+pub(crate) fn parse_date(value: &Bound<'_, PyAny>, field: &str) -> PyResult<chrono::NaiveDate> {
     if let Ok(date) = value.extract::<chrono::NaiveDate>() {
         return Ok(date);
     }
@@ -113,5 +113,28 @@ impl Engine {
     ) -> PyResult<Table> {
         let (start, end) = (parse_date(start, "start")?, parse_date(end, "end")?);
         py.detach(|| self.inner.account_usage(account_id, start, end)).py().map(Table::new)
+    }
+
+    /// Usage of one segment per period (`frequency`: day, week, month, quarter, year) between `start` and
+    /// `end`.
+    #[pyo3(signature = (segment, start, end, frequency="week"))]
+    fn segment_usage(
+        &self,
+        py: Python<'_>,
+        segment: &str,
+        start: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+        frequency: &str,
+    ) -> PyResult<Table> {
+        let (start, end) = (parse_date(start, "start")?, parse_date(end, "end")?);
+        let frequency: accountscope::trend::Frequency = config(&format!("\"{frequency}\""), "frequency")?;
+        py.detach(|| self.inner.segment_usage(segment, start, end, frequency)).py().map(Table::new)
+    }
+
+    /// Per segment between `start` and `end`: accounts, accounts with usage, mean daily active users,
+    /// total ARR, churned in the range.
+    fn segment_aggregates(&self, py: Python<'_>, start: &Bound<'_, PyAny>, end: &Bound<'_, PyAny>) -> PyResult<Table> {
+        let (start, end) = (parse_date(start, "start")?, parse_date(end, "end")?);
+        py.detach(|| self.inner.segment_aggregates(start, end)).py().map(Table::new)
     }
 }

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use pyo3::prelude::*;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, parse_date};
 use crate::errors::IntoPy;
 use crate::table::Table;
 
@@ -53,4 +53,77 @@ pub(crate) fn health_explain(
 #[pyfunction]
 pub(crate) fn default_scorecards_yaml() -> &'static str {
     accountscope::health::DEFAULT_SCORECARDS_YAML
+}
+
+/// A prepared scorer: reads the engine's tables once, then scores the portfolio, one account's trend or
+/// an explanation without reading them again.
+#[pyclass(module = "accountscope._native", frozen)]
+pub(crate) struct HealthScorer {
+    inner: accountscope::health::HealthScorer,
+}
+
+fn options(
+    start: &Bound<'_, PyAny>,
+    end: &Bound<'_, PyAny>,
+    step_days: u32,
+) -> PyResult<accountscope::health::HealthOptions> {
+    Ok(accountscope::health::HealthOptions {
+        from: parse_date(start, "start")?,
+        to: parse_date(end, "end")?,
+        step_days,
+    })
+}
+
+#[pymethods]
+impl HealthScorer {
+    /// Prepares the scorecards of a YAML / JSON `HealthConfig` (the default ones when none) over `engine`.
+    #[new]
+    #[pyo3(signature = (engine, config_text=None))]
+    fn new(py: Python<'_>, engine: &Engine, config_text: Option<&str>) -> PyResult<Self> {
+        let config = parse(config_text)?;
+        let inner = py.detach(|| accountscope::health::HealthScorer::new(&engine.inner, config)).py()?;
+        Ok(Self { inner })
+    }
+
+    /// History and band changes of every account.
+    #[pyo3(signature = (start, end, step_days=1))]
+    fn history(
+        &self,
+        py: Python<'_>,
+        start: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+        step_days: u32,
+    ) -> PyResult<(Table, Table)> {
+        let options = options(start, end, step_days)?;
+        let out = py.detach(|| self.inner.history(&options)).py()?;
+        Ok((Table::new(out.history), Table::new(out.band_changes)))
+    }
+
+    /// One account's scores over the range.
+    #[pyo3(signature = (account_id, start, end, step_days=1))]
+    fn account_trend(
+        &self,
+        py: Python<'_>,
+        account_id: &str,
+        start: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+        step_days: u32,
+    ) -> PyResult<Table> {
+        let options = options(start, end, step_days)?;
+        py.detach(|| self.inner.account_trend(account_id, &options)).py().map(Table::new)
+    }
+
+    /// Per-measure explanation of one account's score (and its change since `compare_to`).
+    #[pyo3(signature = (account_id, date, compare_to=None))]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        account_id: &str,
+        date: &Bound<'_, PyAny>,
+        compare_to: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Table> {
+        let date = parse_date(date, "date")?;
+        let before = compare_to.map(|c| parse_date(c, "compare_to")).transpose()?;
+        py.detach(|| self.inner.explain(account_id, date, before)).py().map(Table::new)
+    }
 }

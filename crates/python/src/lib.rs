@@ -42,6 +42,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trend::stl, m)?)?;
     m.add_function(wrap_pyfunction!(trend::mstl, m)?)?;
     m.add_function(wrap_pyfunction!(health::health_history, m)?)?;
+    m.add_class::<health::HealthScorer>()?;
     m.add_function(wrap_pyfunction!(health::health_explain, m)?)?;
     m.add_function(wrap_pyfunction!(health::default_scorecards_yaml, m)?)?;
     m.add_class::<gbdt::Booster>()?;

@@ -75,15 +75,19 @@ impl Events {
     }
 }
 
-/// Everything read from the engine, ready to score accounts.
-struct Prepared<'a> {
-    config: &'a HealthConfig,
+/// Everything read from the engine, ready to score any account on any day: build it once with
+/// [`HealthScorer::new`], then score the portfolio, one account's trend or an explanation without
+/// reading the tables again (one account's year of weekly scores takes well under a millisecond).
+pub struct HealthScorer {
+    config: HealthConfig,
     /// Per source query: events per account, and whether it has no time.
     sources: Vec<(HashMap<String, Events>, bool)>,
     /// Per scorecard, per group, per measure: the source query index.
     measure_source: Vec<Vec<Vec<usize>>>,
-    /// (account id, scorecard index, first day, last day), sorted by id.
-    accounts: Vec<(String, usize, i32, i32)>,
+    /// Every account, sorted by id.
+    accounts: Vec<Account>,
+    /// Position of each account in `accounts`.
+    index: HashMap<String, usize>,
     /// Group and measure names over all scorecards, in order of first appearance.
     groups: Vec<String>,
     measures: Vec<String>,
@@ -93,8 +97,19 @@ fn text(array: &ArrayRef) -> Result<StringArray> {
     Ok(cast(array, &DataType::Utf8)?.as_string::<i32>().clone())
 }
 
-impl<'a> Prepared<'a> {
-    fn new(engine: &Engine, config: &'a HealthConfig, from: i32, to: i32) -> Result<Self> {
+impl std::fmt::Debug for HealthScorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthScorer")
+            .field("accounts", &self.accounts.len())
+            .field("sources", &self.sources.len())
+            .finish()
+    }
+}
+
+impl HealthScorer {
+    /// Checks `config`, runs one query per distinct measure source and reads the accounts (their
+    /// scorecard, start date and, when `churn_labels` is registered, churn date).
+    pub fn new(engine: &Engine, config: HealthConfig) -> Result<Self> {
         config.validate()?;
         let id = &config.id_column;
         let mut queries: Vec<(String, String, Option<String>)> = Vec::new();
@@ -165,7 +180,8 @@ impl<'a> Prepared<'a> {
             }
             sources.push((events, time.is_none()));
         }
-        let accounts = read_accounts(engine, config, from, to)?;
+        let accounts = read_accounts(engine, &config)?;
+        let index = accounts.iter().enumerate().map(|(i, a)| (a.0.clone(), i)).collect();
         let mut groups = Vec::new();
         let mut measures = Vec::new();
         for card in &config.scorecards {
@@ -180,7 +196,58 @@ impl<'a> Prepared<'a> {
                 }
             }
         }
-        Ok(Self { config, sources, measure_source, accounts, groups, measures })
+        Ok(Self { config, sources, measure_source, accounts, groups, measures, index })
+    }
+
+    /// The scorecard configuration.
+    pub fn config(&self) -> &HealthConfig {
+        &self.config
+    }
+
+    /// The scored days of account `a`: every `step_days`-th day from `from`, within the account's life.
+    fn schedule(&self, a: usize, from: i32, to: i32, step: usize) -> Vec<i32> {
+        let (_, _, start, churn) = &self.accounts[a];
+        let first = start.map_or(from, |s| s.max(from));
+        let last = churn.map_or(to, |c| c.min(to));
+        let offset = (first - from).max(0) as usize;
+        let begin = from + (offset.div_ceil(step) * step) as i32;
+        (begin..=last).step_by(step).collect()
+    }
+
+    /// Scores every account; see [`score_history`].
+    pub fn history(&self, options: &HealthOptions) -> Result<HealthHistory> {
+        let (from, to, step) = check(options)?;
+        let scored: Vec<Vec<DayScore>> = (0..self.accounts.len())
+            .into_par_iter()
+            .map(|a| {
+                self.schedule(a, from, to, step)
+                    .into_iter()
+                    .map(|d| self.score(&self.accounts[a].0, self.accounts[a].1, d))
+                    .collect()
+            })
+            .collect();
+        let all: Vec<usize> = (0..self.accounts.len()).collect();
+        Ok(HealthHistory { history: history_table(self, &all, &scored)?, band_changes: band_changes(self, &scored)? })
+    }
+
+    /// One account's scores over the range (the history table's rows for that account): the health-trend
+    /// query of a customer-success manager looking at one account.
+    pub fn account_trend(&self, account_id: &str, options: &HealthOptions) -> Result<Table> {
+        let (from, to, step) = check(options)?;
+        let a = self.account(account_id)?;
+        let days: Vec<DayScore> = self
+            .schedule(a, from, to, step)
+            .into_iter()
+            .map(|d| self.score(account_id, self.accounts[a].1, d))
+            .collect();
+        history_table(self, &[a], &[days])
+    }
+
+    fn account(&self, account_id: &str) -> Result<usize> {
+        self.index
+            .get(account_id)
+            .copied()
+            .ok_or_else(|| Error::invalid(format!("health, account '{account_id}'"), "not in the accounts table"))
     }
 
     /// The score of one account on one day.
@@ -223,6 +290,9 @@ impl<'a> Prepared<'a> {
     }
 }
 
+/// (account id, scorecard index, start day, churn day).
+type Account = (String, usize, Option<i32>, Option<i32>);
+
 /// One measure on one day.
 #[derive(Debug, Clone)]
 struct MeasureScore {
@@ -249,9 +319,8 @@ struct DayScore {
     measures: Vec<MeasureScore>,
 }
 
-/// Accounts with their scorecard and the days they are scored: from the later of `from` and the start
-/// date, to the earlier of `to` and the churn date (when a `churn_labels` table is registered).
-fn read_accounts(engine: &Engine, config: &HealthConfig, from: i32, to: i32) -> Result<Vec<(String, usize, i32, i32)>> {
+/// Accounts with their scorecard, start date and churn date (when a `churn_labels` table is registered).
+fn read_accounts(engine: &Engine, config: &HealthConfig) -> Result<Vec<Account>> {
     let (id, seg) = (&config.id_column, &config.segment_column);
     let accounts = engine.table("accounts")?;
     let has = |name: &str| accounts.schema().column_with_name(name).is_some();
@@ -285,39 +354,33 @@ fn read_accounts(engine: &Engine, config: &HealthConfig, from: i32, to: i32) -> 
             .then(|| config.scorecards.iter().position(|c| c.segments.iter().any(|s| s == segments.value(r))))
             .flatten()
             .unwrap_or(default);
-        let first = if starts.is_valid(r) { from.max(starts.value(r)) } else { from };
-        let last = churn.get(&account).map_or(to, |c| to.min(*c));
-        out.push((account, card, first, last));
+        let start = starts.is_valid(r).then(|| starts.value(r));
+        let churned = churn.get(&account).copied();
+        out.push((account, card, start, churned));
     }
     out.sort();
     out.dedup_by(|a, b| a.0 == b.0);
     Ok(out)
 }
 
-/// Scores every account of the engine's `accounts` table on every `step_days`-th day from `from` to `to`.
-pub fn score_history(engine: &Engine, config: &HealthConfig, options: &HealthOptions) -> Result<HealthHistory> {
+fn check(options: &HealthOptions) -> Result<(i32, i32, usize)> {
     if options.step_days == 0 || options.to < options.from {
         return Err(Error::config("health.options", "need from <= to and step_days >= 1"));
     }
-    let (from, to) = (days(options.from), days(options.to));
-    let p = Prepared::new(engine, config, from, to)?;
-    let step = options.step_days as usize;
-    let scored: Vec<Vec<DayScore>> = p
-        .accounts
-        .par_iter()
-        .map(|(account, card, first, last)| {
-            // Days on the grid from `from`, within the account's life.
-            let offset = (first - from).max(0) as usize;
-            let start = from + (offset.div_ceil(step) * step) as i32;
-            (start..=*last).step_by(step).map(|d| p.score(account, *card, d)).collect()
-        })
-        .collect();
-    Ok(HealthHistory { history: history_table(&p, &scored)?, band_changes: band_changes(&p, &scored)? })
+    Ok((days(options.from), days(options.to), options.step_days as usize))
 }
 
-fn history_table(p: &Prepared<'_>, scored: &[Vec<DayScore>]) -> Result<Table> {
+/// Scores every account of the engine's `accounts` table on every `step_days`-th day from `from` to `to`
+/// (within each account's life: from its start date, up to its churn date).
+pub fn score_history(engine: &Engine, config: &HealthConfig, options: &HealthOptions) -> Result<HealthHistory> {
+    check(options)?;
+    HealthScorer::new(engine, config.clone())?.history(options)
+}
+
+/// The history rows of the accounts `which` (indices into `p.accounts`), `scored[i]` being `which[i]`'s days.
+fn history_table(p: &HealthScorer, which: &[usize], scored: &[Vec<DayScore>]) -> Result<Table> {
     let rows: Vec<(usize, &DayScore)> =
-        scored.iter().enumerate().flat_map(|(a, days)| days.iter().map(move |d| (a, d))).collect();
+        which.iter().zip(scored).flat_map(|(&a, days)| days.iter().map(move |d| (a, d))).collect();
     let mut fields = vec![
         Field::new(&p.config.id_column, DataType::Utf8, false),
         Field::new("date", DataType::Date32, false),
@@ -369,7 +432,7 @@ fn drivers(before: &DayScore, after: &DayScore) -> String {
     moves.iter().take(3).map(|(d, n)| format!("{n} {d:+.1}")).collect::<Vec<_>>().join(", ")
 }
 
-fn band_changes(p: &Prepared<'_>, scored: &[Vec<DayScore>]) -> Result<Table> {
+fn band_changes(p: &HealthScorer, scored: &[Vec<DayScore>]) -> Result<Table> {
     let mut rows: Vec<(usize, &DayScore, &DayScore)> = Vec::new();
     for (a, days) in scored.iter().enumerate() {
         for w in days.windows(2) {
@@ -413,50 +476,53 @@ pub fn explain(
     date: NaiveDate,
     compare_to: Option<NaiveDate>,
 ) -> Result<Table> {
-    let day = days(date);
-    let lo = compare_to.map_or(day, |c| days(c).min(day));
-    let p = Prepared::new(engine, config, lo, day.max(lo))?;
-    let Some((_, card, _, _)) = p.accounts.iter().find(|a| a.0 == account_id) else {
-        return Err(Error::invalid(format!("health explain, account '{account_id}'"), "not in the accounts table"));
-    };
-    let now = p.score(account_id, *card, day);
-    let before = compare_to.map(|c| p.score(account_id, *card, days(c)));
-    let sc = &config.scorecards[*card];
-    let find = |d: &DayScore, name: &str| d.measures.iter().find(|m| m.name == name).cloned();
-    let mut fields = vec![
-        Field::new("group", DataType::Utf8, false),
-        Field::new("measure", DataType::Utf8, false),
-        Field::new("value", DataType::Float64, true),
-        Field::new("score", DataType::Float64, true),
-        Field::new("share", DataType::Float64, false),
-        Field::new("contribution", DataType::Float64, false),
-    ];
-    let ms = &now.measures;
-    let mut columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(ms.iter().map(|m| sc.groups[m.group].name.as_str()))),
-        Arc::new(StringArray::from_iter_values(ms.iter().map(|m| m.name.as_str()))),
-        Arc::new(ms.iter().map(|m| m.value).collect::<Float64Array>()),
-        Arc::new(ms.iter().map(|m| m.score).collect::<Float64Array>()),
-        Arc::new(Float64Array::from_iter_values(ms.iter().map(|m| m.share))),
-        Arc::new(Float64Array::from_iter_values(ms.iter().map(MeasureScore::contribution))),
-    ];
-    if let Some(b) = &before {
-        let prior: Vec<Option<MeasureScore>> = ms.iter().map(|m| find(b, &m.name)).collect();
-        for (name, values) in [
-            ("value_before", prior.iter().map(|m| m.as_ref().and_then(|m| m.value)).collect::<Float64Array>()),
-            ("score_before", prior.iter().map(|m| m.as_ref().and_then(|m| m.score)).collect()),
-            ("contribution_before", prior.iter().map(|m| m.as_ref().map(MeasureScore::contribution)).collect()),
-            (
-                "change",
-                ms.iter()
-                    .zip(&prior)
-                    .map(|(m, b)| Some(m.contribution() - b.as_ref().map_or(0.0, MeasureScore::contribution)))
-                    .collect(),
-            ),
-        ] {
-            fields.push(Field::new(name, DataType::Float64, true));
-            columns.push(Arc::new(values));
+    HealthScorer::new(engine, config.clone())?.explain(account_id, date, compare_to)
+}
+
+impl HealthScorer {
+    /// See [`explain`].
+    pub fn explain(&self, account_id: &str, date: NaiveDate, compare_to: Option<NaiveDate>) -> Result<Table> {
+        let a = self.account(account_id)?;
+        let card = self.accounts[a].1;
+        let now = self.score(account_id, card, days(date));
+        let before = compare_to.map(|c| self.score(account_id, card, days(c)));
+        let sc = &self.config.scorecards[card];
+        let find = |d: &DayScore, name: &str| d.measures.iter().find(|m| m.name == name).cloned();
+        let mut fields = vec![
+            Field::new("group", DataType::Utf8, false),
+            Field::new("measure", DataType::Utf8, false),
+            Field::new("value", DataType::Float64, true),
+            Field::new("score", DataType::Float64, true),
+            Field::new("share", DataType::Float64, false),
+            Field::new("contribution", DataType::Float64, false),
+        ];
+        let ms = &now.measures;
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(ms.iter().map(|m| sc.groups[m.group].name.as_str()))),
+            Arc::new(StringArray::from_iter_values(ms.iter().map(|m| m.name.as_str()))),
+            Arc::new(ms.iter().map(|m| m.value).collect::<Float64Array>()),
+            Arc::new(ms.iter().map(|m| m.score).collect::<Float64Array>()),
+            Arc::new(Float64Array::from_iter_values(ms.iter().map(|m| m.share))),
+            Arc::new(Float64Array::from_iter_values(ms.iter().map(MeasureScore::contribution))),
+        ];
+        if let Some(b) = &before {
+            let prior: Vec<Option<MeasureScore>> = ms.iter().map(|m| find(b, &m.name)).collect();
+            for (name, values) in [
+                ("value_before", prior.iter().map(|m| m.as_ref().and_then(|m| m.value)).collect::<Float64Array>()),
+                ("score_before", prior.iter().map(|m| m.as_ref().and_then(|m| m.score)).collect()),
+                ("contribution_before", prior.iter().map(|m| m.as_ref().map(MeasureScore::contribution)).collect()),
+                (
+                    "change",
+                    ms.iter()
+                        .zip(&prior)
+                        .map(|(m, b)| Some(m.contribution() - b.as_ref().map_or(0.0, MeasureScore::contribution)))
+                        .collect(),
+                ),
+            ] {
+                fields.push(Field::new(name, DataType::Float64, true));
+                columns.push(Arc::new(values));
+            }
         }
+        Ok(Table::from_batch(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?))
     }
-    Ok(Table::from_batch(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?))
 }

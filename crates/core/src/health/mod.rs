@@ -15,7 +15,7 @@
 mod compute;
 mod config;
 
-pub use compute::{HealthHistory, HealthOptions, explain, score_history};
+pub use compute::{HealthHistory, HealthOptions, HealthScorer, explain, score_history};
 pub use config::{Direction, Group, HealthConfig, Measure, NullPolicy, Scorecard, WindowAggregate};
 
 /// A scorecard for the canonical tables, used by the demo and the quickstart (`docs/health.md` explains

@@ -114,6 +114,17 @@ fn date_of(days: i64) -> Option<NaiveDate> {
 }
 
 impl Frequency {
+    /// The unit's name for SQL's `date_trunc`.
+    pub fn sql_unit(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
+            Self::Quarter => "quarter",
+            Self::Year => "year",
+        }
+    }
+
     /// The first day (days since 1970-01-01) of the period holding `day`, and of the period after it.
     fn bounds(self, day: i64) -> Option<(i64, i64)> {
         let d = date_of(day)?;
