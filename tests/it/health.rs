@@ -184,6 +184,11 @@ fn bad_configurations_name_the_field() {
     assert!(e.to_string().contains("health measure 'logins'"), "{e}");
     let e = explain(&engine, &HealthConfig::parse(CONFIG).unwrap(), "Z", date(2024, 1, 2), None).unwrap_err();
     assert_eq!(e.category(), ErrorCategory::InvalidInput);
+    // An account listed twice is an error, not a silent choice of one row.
+    let twice = engine.sql("SELECT * FROM accounts UNION ALL SELECT * FROM accounts WHERE account_id = 'A'").unwrap();
+    engine.register("accounts", &twice).unwrap();
+    let e = score_history(&engine, &HealthConfig::parse(CONFIG).unwrap(), &options).unwrap_err();
+    assert!(e.to_string().contains("'A' appears more than once"), "{e}");
 }
 
 /// One account's trend from a prepared scorer equals its rows of the portfolio history; the segment

@@ -359,7 +359,12 @@ fn read_accounts(engine: &Engine, config: &HealthConfig) -> Result<Vec<Account>>
         out.push((account, card, start, churned));
     }
     out.sort();
-    out.dedup_by(|a, b| a.0 == b.0);
+    if let Some(w) = out.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(Error::invalid(
+            format!("table 'accounts', column '{id}'"),
+            format!("account '{}' appears more than once: validate the accounts table first", w[0].0),
+        ));
+    }
     Ok(out)
 }
 
