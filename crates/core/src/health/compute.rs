@@ -6,11 +6,12 @@ use arrow::array::{Array, ArrayRef, AsArray, Date32Array, Float64Array, StringAr
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Schema};
 use arrow::record_batch::RecordBatch;
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use datafusion::common::HashMap;
 use rayon::prelude::*;
 
 use super::config::{HealthConfig, Measure, NullPolicy, WindowAggregate};
+use crate::contracts::days_since_epoch;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::table::Table;
@@ -43,12 +44,6 @@ struct Events {
     t: Vec<i32>,
     v: Vec<f64>,
     prefix: Vec<f64>,
-}
-
-const EPOCH_DAYS_CE: i32 = 719_163;
-
-fn days(d: NaiveDate) -> i32 {
-    d.num_days_from_ce() - EPOCH_DAYS_CE
 }
 
 impl Events {
@@ -112,7 +107,9 @@ impl HealthScorer {
     pub fn new(engine: &Engine, config: HealthConfig) -> Result<Self> {
         config.validate()?;
         let id = &config.id_column;
+        // Distinct (source, expression, time column), with the first measure that uses it (for errors).
         let mut queries: Vec<(String, String, Option<String>)> = Vec::new();
+        let mut first_user: Vec<&str> = Vec::new();
         let mut measure_source = Vec::new();
         for card in &config.scorecards {
             let mut per_group = Vec::new();
@@ -122,6 +119,7 @@ impl HealthScorer {
                     let key = (m.source.clone(), m.expression.clone(), m.time_column.clone());
                     let i = queries.iter().position(|q| *q == key).unwrap_or_else(|| {
                         queries.push(key);
+                        first_user.push(&m.name);
                         queries.len() - 1
                     });
                     per_measure.push(i);
@@ -130,24 +128,13 @@ impl HealthScorer {
             }
             measure_source.push(per_group);
         }
-        let named = |i: usize| {
-            config
-                .scorecards
-                .iter()
-                .flat_map(|c| c.groups.iter().flat_map(|g| g.measures.iter()))
-                .find(|m| {
-                    (m.source.as_str(), m.expression.as_str(), m.time_column.as_ref())
-                        == (queries[i].0.as_str(), queries[i].1.as_str(), queries[i].2.as_ref())
-                })
-                .map_or_else(String::new, |m| m.name.clone())
-        };
         let mut sources = Vec::new();
         for (i, (source, expression, time)) in queries.iter().enumerate() {
             let time_sql = time.as_ref().map_or(String::new(), |t| format!(", CAST(\"{t}\" AS DATE) AS t"));
             let sql = format!(
                 "SELECT CAST(\"{id}\" AS VARCHAR) AS id{time_sql}, CAST(({expression}) AS DOUBLE) AS v FROM \"{source}\""
             );
-            let field = format!("health measure '{}'", named(i));
+            let field = format!("health measure '{}'", first_user[i]);
             let table = engine.sql(&sql).map_err(|e| Error::config(field.clone(), format!("{sql}: {e}")))?;
             let batch = table.concat()?;
             let ids = text(batch.column(0))?;
@@ -372,7 +359,7 @@ fn check(options: &HealthOptions) -> Result<(i32, i32, usize)> {
     if options.step_days == 0 || options.to < options.from {
         return Err(Error::config("health.options", "need from <= to and step_days >= 1"));
     }
-    Ok((days(options.from), days(options.to), options.step_days as usize))
+    Ok((days_since_epoch(options.from), days_since_epoch(options.to), options.step_days as usize))
 }
 
 /// Scores every account of the engine's `accounts` table on every `step_days`-th day from `from` to `to`
@@ -489,8 +476,8 @@ impl HealthScorer {
     pub fn explain(&self, account_id: &str, date: NaiveDate, compare_to: Option<NaiveDate>) -> Result<Table> {
         let a = self.account(account_id)?;
         let card = self.accounts[a].1;
-        let now = self.score(account_id, card, days(date));
-        let before = compare_to.map(|c| self.score(account_id, card, days(c)));
+        let now = self.score(account_id, card, days_since_epoch(date));
+        let before = compare_to.map(|c| self.score(account_id, card, days_since_epoch(c)));
         let sc = &self.config.scorecards[card];
         let find = |d: &DayScore, name: &str| d.measures.iter().find(|m| m.name == name).cloned();
         let mut fields = vec![

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use super::changepoint::{PeltParams, pelt, segments};
-use super::seasonality::{PeriodResult, SeasonalityConfig, period_columns, series_seasonality, to_table};
-use super::series::{Grouped, Points, float_column, text_column};
+use super::seasonality::{PeriodResult, SeasonalityConfig, period_columns, series_seasonality};
+use super::series::{Grouped, Points, float_column, text_column, to_table};
 use super::{SeriesResult, TrendTestConfig, build_output, test_series};
 use crate::error::{Error, Result};
 use crate::table::Table;

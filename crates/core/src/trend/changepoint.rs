@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::significance::median;
 use crate::error::{Error, Result};
 
 /// The cost of a segment.
@@ -137,12 +138,6 @@ fn difference_autocorrelation(x: &[f64]) -> f64 {
         return 0.0;
     }
     d.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)).sum::<f64>() / var
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_unstable_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
 impl PeltParams {

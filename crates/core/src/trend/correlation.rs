@@ -20,8 +20,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
-use super::seasonality::{int_column, to_table};
-use super::series::{GapFill, Grouped, daily, float_column, text_column};
+use super::series::{GapFill, Grouped, daily, float_column, int_column, text_column, to_table};
 use crate::error::{Error, Result};
 use crate::table::Table;
 

@@ -20,8 +20,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
-use super::seasonality::{int_column, to_table};
-use super::series::{Grouped, float_column, text_column};
+use super::series::{Grouped, float_column, int_column, text_column, to_table};
+use super::significance::median;
 use crate::error::{Error, Result};
 use crate::metrics::roc_auc;
 use crate::table::Table;
@@ -114,11 +114,7 @@ pub fn churn_indicators(usage: &Table, labels: &Table, config: &ChurnIndicatorCo
             let (n1, n0) = (measured.iter().filter(|m| m.0).count(), measured.iter().filter(|m| !m.0).count());
             let median = |churned: bool| {
                 let mut v: Vec<f64> = measured.iter().filter(|m| m.0 == churned).map(|m| m.1).collect();
-                (!v.is_empty()).then(|| {
-                    v.sort_by(f64::total_cmp);
-                    let n = v.len();
-                    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
-                })
+                (!v.is_empty()).then(|| median(&mut v))
             };
             let auc = if n1 > 0 && n0 > 0 {
                 let y: Vec<f64> = measured.iter().map(|m| if m.0 { 1.0 } else { 0.0 }).collect();

@@ -10,6 +10,7 @@ pub mod analyze;
 pub mod changepoint;
 pub mod correlation;
 pub mod indicators;
+mod loess;
 mod mstl;
 pub mod resample;
 pub mod seasonality;

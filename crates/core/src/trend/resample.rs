@@ -12,8 +12,8 @@ use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::seasonality::{int_column, to_table};
-use super::series::{Grouped, float_column};
+use super::series::{Grouped, epoch_date, float_column, int_column, to_table};
+use crate::contracts::days_since_epoch;
 use crate::error::{Error, Result};
 use crate::table::Table;
 
@@ -107,12 +107,6 @@ impl Default for ResampleConfig {
     }
 }
 
-const EPOCH_DAYS_CE: i32 = 719_163;
-
-fn date_of(days: i64) -> Option<NaiveDate> {
-    NaiveDate::from_num_days_from_ce_opt(i32::try_from(days).ok()?.checked_add(EPOCH_DAYS_CE)?)
-}
-
 impl Frequency {
     /// The unit's name for SQL's `date_trunc`.
     pub fn sql_unit(self) -> &'static str {
@@ -127,9 +121,8 @@ impl Frequency {
 
     /// The first day (days since 1970-01-01) of the period holding `day`, and of the period after it.
     fn bounds(self, day: i64) -> Option<(i64, i64)> {
-        let d = date_of(day)?;
-        let first =
-            |y: i32, m: u32| NaiveDate::from_ymd_opt(y, m, 1).map(|d| i64::from(d.num_days_from_ce() - EPOCH_DAYS_CE));
+        let d = epoch_date(day)?;
+        let first = |y: i32, m: u32| NaiveDate::from_ymd_opt(y, m, 1).map(|d| i64::from(days_since_epoch(d)));
         Some(match self {
             Self::Day => (day, day + 1),
             Self::Week => {
@@ -318,8 +311,7 @@ mod tests {
 
     #[test]
     fn period_bounds() {
-        let day =
-            |y, m, d| i64::from(NaiveDate::from_ymd_opt(y, m, d).map_or(0, |d| d.num_days_from_ce() - EPOCH_DAYS_CE));
+        let day = |y, m, d| i64::from(NaiveDate::from_ymd_opt(y, m, d).map_or(0, days_since_epoch));
         // 2024-02-29 is a Thursday.
         let t = day(2024, 2, 29);
         assert_eq!(Frequency::Week.bounds(t), Some((day(2024, 2, 26), day(2024, 3, 4))));

@@ -26,15 +26,15 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch};
-use arrow::datatypes::{DataType, Field, Schema};
-use chrono::{Datelike, NaiveDate};
+use arrow::array::{ArrayRef, BooleanArray};
+use arrow::datatypes::{DataType, Field};
+use chrono::Datelike;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
 use super::mstl::{MstlDecomposition, MstlParams, mstl};
-use super::series::{GapFill, Grouped, Points, daily, float_column, text_column};
+use super::series::{GapFill, Grouped, Points, daily, epoch_date, float_column, int_column, text_column, to_table};
 use super::stl::StlParams;
 use crate::error::{Error, Result};
 use crate::table::Table;
@@ -244,15 +244,6 @@ pub(crate) fn period_columns(rows: &[(usize, PeriodResult)]) -> Vec<(Field, Arra
         text_column("peak", rows.iter().map(|(_, r)| r.peak.as_deref())),
         text_column("trough", rows.iter().map(|(_, r)| r.trough.as_deref())),
     ]
-}
-
-pub(crate) fn int_column(name: &str, values: impl IntoIterator<Item = i64>) -> (Field, ArrayRef) {
-    (Field::new(name, DataType::Int64, false), Arc::new(Int64Array::from_iter_values(values)))
-}
-
-pub(crate) fn to_table(columns: Vec<(Field, ArrayRef)>) -> Result<Table> {
-    let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = columns.into_iter().unzip();
-    Ok(Table::from_batch(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?))
 }
 
 /// All candidate periods of one regular daily series starting on day `start`.
@@ -531,10 +522,6 @@ fn months_of_days(start: i32, len: usize) -> Option<Vec<u8>> {
         date = date.succ_opt()?;
     }
     Some(out)
-}
-
-fn epoch_date(day: i64) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::TimeDelta::try_days(day)?)
 }
 
 #[cfg(test)]

@@ -252,6 +252,22 @@ pub(crate) fn text_column<'a>(name: &str, values: impl IntoIterator<Item = Optio
     (Field::new(name, DataType::Utf8, true), Arc::new(arrow::array::StringArray::from_iter(values)))
 }
 
+/// An Arrow int64 column without nulls.
+pub(crate) fn int_column(name: &str, values: impl IntoIterator<Item = i64>) -> (Field, ArrayRef) {
+    (Field::new(name, DataType::Int64, false), Arc::new(arrow::array::Int64Array::from_iter_values(values)))
+}
+
+/// A one-batch table from named columns.
+pub(crate) fn to_table(columns: Vec<(Field, ArrayRef)>) -> Result<Table> {
+    let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = columns.into_iter().unzip();
+    Ok(Table::from_batch(RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), arrays)?))
+}
+
+/// The date `day` days after 1970-01-01 (the inverse of `contracts::days_since_epoch`).
+pub(crate) fn epoch_date(day: i64) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::default().checked_add_signed(chrono::TimeDelta::try_days(day)?)
+}
+
 /// An Arrow float column.
 pub(crate) fn float_column(name: &str, values: impl IntoIterator<Item = Option<f64>>) -> (Field, ArrayRef) {
     (Field::new(name, DataType::Float64, true), Arc::new(Float64Array::from_iter(values)))

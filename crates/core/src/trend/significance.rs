@@ -153,7 +153,7 @@ fn kth(values: &mut [f64], k: usize) -> f64 {
 }
 
 /// The median, leaving `values` partitioned around index n / 2 (smaller before, larger after).
-fn median(values: &mut [f64]) -> f64 {
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     let n = values.len();
     let upper = kth(values, n / 2);
     if n % 2 == 1 {

@@ -9,8 +9,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type};
 use datafusion::common::HashMap;
 
-use super::seasonality::{int_column, to_table};
-use super::series::{float_column, text_column};
+use super::series::{float_column, int_column, text_column, to_table};
 use crate::error::{Error, Result};
 use crate::table::Table;
 
