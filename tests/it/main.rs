@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod anomaly;
 mod common;
 mod contracts;
 mod demo;

@@ -3,9 +3,9 @@
 //! linear interpolation between.
 //!
 //! Positions are 1-based, as in the Fortran, so rounding follows the reference. Two shortcuts keep it
-//! exact up to rounding: a fit whose window is centred on its point has fixed weights without robustness
-//! weights (the interior is a convolution with one kernel), and each fit is one pass with the
-//! local-linear estimate in closed form.
+//! exact up to rounding: a fit whose window is centred on its point has fixed weights when every
+//! robustness weight in it is 1 or there are none (the interior is a convolution with one kernel), and
+//! each fit is one pass with the local-linear estimate in closed form.
 
 use super::stl::Smoother;
 
@@ -20,9 +20,23 @@ pub(crate) fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut 
     // Without robustness weights, every fit whose window is centred on its point has the same weights
     // (tricube, normalised; the local-linear correction vanishes by symmetry): a fixed kernel, so the
     // interior of the series is a convolution. Equal to the general fit up to rounding.
-    let kernel = (rw.is_none() && s.len < n).then(|| symmetric_kernel(s.len));
+    // With robustness weights, a window whose weights are all exactly 1 is the same fit: count the other
+    // weights so such windows take the kernel too (a fixed-weight fit that leaves out a few outliers).
+    let kernel = (s.len < n).then(|| symmetric_kernel(s.len));
+    let not_one: Option<Vec<u32>> = rw.map(|w| {
+        let mut count = Vec::with_capacity(n + 1);
+        count.push(0);
+        for v in w {
+            count.push(count[count.len() - 1] + u32::from(*v != 1.0));
+        }
+        count
+    });
+    let unit_window = |nleft: usize, nright: usize| not_one.as_ref().is_none_or(|c| c[nright] == c[nleft - 1]);
     let at = |xs: usize, nleft: usize, nright: usize| {
-        if let Some(k) = kernel.as_deref().filter(|_| nright + 1 - nleft == s.len && 2 * xs == nleft + nright) {
+        if let Some(k) = kernel
+            .as_deref()
+            .filter(|_| nright + 1 - nleft == s.len && 2 * xs == nleft + nright && unit_window(nleft, nright))
+        {
             return k.iter().zip(&y[nleft - 1..nright]).map(|(k, y)| k * y).sum();
         }
         loess_at(y, s.len, s.deg, xs as f64, nleft, nright, rw).unwrap_or(y[xs - 1])

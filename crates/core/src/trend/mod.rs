@@ -14,7 +14,7 @@ mod loess;
 mod mstl;
 pub mod resample;
 pub mod seasonality;
-mod series;
+pub(crate) mod series;
 pub mod significance;
 pub mod stl;
 mod summary;

@@ -226,6 +226,19 @@ pub fn stl(y: &[f64], params: &StlParams) -> Result<Decomposition> {
     Ok(Stl::new(y.len(), p).fit(y))
 }
 
+/// STL with fixed weights in the loess fits (0 leaves a point out, as an outlier or a filled gap), one
+/// pass of the inner loop's `inner_iter` iterations: the robust fit when the outliers are already known,
+/// at the cost of one plain fit instead of `outer_iter` of them.
+pub(crate) fn stl_weighted(y: &[f64], params: &StlParams, weights: &[f64]) -> Result<Decomposition> {
+    let p = params.resolve()?;
+    check_series(y, p.period)?;
+    let mut fit = Stl::new(y.len(), p);
+    fit.rw.copy_from_slice(weights);
+    fit.inner(y, true);
+    let resid = (0..fit.n).map(|i| y[i] - fit.season[i] - fit.trend[i]).collect();
+    Ok(Decomposition { trend: fit.trend, seasonal: fit.season, resid, weights: fit.rw })
+}
+
 fn check_series(y: &[f64], period: usize) -> Result<()> {
     if let Some(i) = y.iter().position(|v| !v.is_finite()) {
         return Err(Error::invalid(format!("series, position {i}"), format!("value {} is not finite", y[i])));

@@ -1,0 +1,216 @@
+//! Anomaly detection: what in an account's usage needs a person's attention today.
+//!
+//! - Batch detectors over whole series ([`detectors`]), all behind one [`Detector`] trait and fed the same
+//!   seasonal baseline ([`baseline`]: STL in the log domain, refitted without its own outliers): a residual
+//!   detector (robust MAD z-score of the STL remainder), Seasonal Hybrid ESD (Hochenbaum, Vallis & Kejariwal
+//!   2017), level- and volatility-shift detectors (two adjacent windows) and a dead-feed detector (missing
+//!   days and improbably long runs of one value).
+//! - [`detect`] runs them over a long table (one series per account and metric), combines the detectors'
+//!   findings per metric ([`ensemble`]) and groups the metrics of one account that moved together into
+//!   incidents with a readable explanation.
+//! - [`stream`]: the same questions asked one point at a time, with bounded state per series and a
+//!   snapshot that restores exactly.
+//! - [`peer`]: accounts unlike their segment peers (isolation forest, robust distance).
+//! - [`nab`]: the Numenta Anomaly Benchmark's scoring, to measure the streaming detector honestly.
+
+pub mod baseline;
+pub mod detect;
+pub mod detectors;
+pub mod ensemble;
+pub mod evaluate;
+pub mod nab;
+pub mod online;
+pub mod stream;
+
+pub use baseline::{BaselineConfig, Prepared};
+pub use detect::{AnomalyConfig, AnomalyResult, detect};
+pub use detectors::{Flatline, LevelShift, ResidualMad, Shesd, VolatilityShift};
+pub use online::{OnlineConfig, OnlineState};
+pub use stream::{StreamConfig, StreamDetector, StreamStats};
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of unusual behaviour a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Values far above the expected (seasonal) level for a few points.
+    Spike,
+    /// Values far below the expected level for a few points (an outage, a failed sync).
+    Drop,
+    /// Days with no data inside the series (a dead feed).
+    Missing,
+    /// The same value repeated for improbably long (a stuck feed).
+    Flatline,
+    /// The level moved and stayed.
+    LevelShift,
+    /// The noise around the level grew or shrank and stayed.
+    VolatilityShift,
+}
+
+impl Kind {
+    /// The snake_case name used in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Spike => "spike",
+            Kind::Drop => "drop",
+            Kind::Missing => "missing",
+            Kind::Flatline => "flatline",
+            Kind::LevelShift => "level_shift",
+            Kind::VolatilityShift => "volatility_shift",
+        }
+    }
+
+    /// "up", "down" or "none".
+    pub fn direction(self, change: f64) -> &'static str {
+        match self {
+            Kind::Spike => "up",
+            Kind::Drop => "down",
+            Kind::Missing | Kind::Flatline => "none",
+            Kind::LevelShift | Kind::VolatilityShift if change > 0.0 => "up",
+            Kind::LevelShift | Kind::VolatilityShift if change < 0.0 => "down",
+            _ => "none",
+        }
+    }
+}
+
+/// One unusual stretch of one series found by one detector. Positions index the prepared series
+/// ([`Prepared`]); `score` is in the detector's own unit and `score / threshold ≥ 1` for every finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// First position (inclusive).
+    pub start: usize,
+    /// Last position (inclusive).
+    pub end: usize,
+    /// The position where the finding is strongest.
+    pub peak: usize,
+    /// What kind of anomaly.
+    pub kind: Kind,
+    /// Strength at the peak, in the detector's unit (see each detector).
+    pub score: f64,
+    /// The detector's threshold for `score`.
+    pub threshold: f64,
+    /// The expected value at the peak on the original scale (the level before, for a shift).
+    pub expected: f64,
+    /// The observed value at the peak (the level after, for a shift); NaN for missing data.
+    pub observed: f64,
+}
+
+impl Finding {
+    /// `score / threshold`: 1 at the detection threshold; what [`Severity`] is graded on.
+    pub fn strength(&self) -> f64 {
+        self.score / self.threshold
+    }
+}
+
+/// What one detector says about one series: a score per position (in its own unit, 0 where it has no
+/// opinion) and the findings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Detection {
+    /// One score per position of the prepared series.
+    pub scores: Vec<f64>,
+    /// The findings, in time order.
+    pub findings: Vec<Finding>,
+}
+
+/// A batch detector: reads a prepared series, says where it is unusual.
+pub trait Detector: Send + Sync {
+    /// The name used in the `detectors` column of the results.
+    fn name(&self) -> &'static str;
+    /// The score at or above which a position is anomalous.
+    fn threshold(&self) -> f64;
+    /// Scores the series and lists its findings.
+    fn detect(&self, series: &Prepared) -> Detection;
+}
+
+/// How urgent an event is, graded on its strength (score / threshold) or, for missing and flat data, on
+/// how many days the feed was dead: low (< 1.5 or 1 day), medium (< 2.5 or ≤ 3 days), high (< 4 or ≤ 6
+/// days), critical otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth a look.
+    Low,
+    /// Worth a look today.
+    Medium,
+    /// Act today.
+    High,
+    /// Act now.
+    Critical,
+}
+
+impl Severity {
+    /// The grade of a finding.
+    pub fn of(kind: Kind, strength: f64, days: usize) -> Self {
+        match kind {
+            Kind::Missing | Kind::Flatline => match days {
+                0..=1 => Severity::Low,
+                2..=3 => Severity::Medium,
+                4..=6 => Severity::High,
+                _ => Severity::Critical,
+            },
+            _ if strength < 1.5 => Severity::Low,
+            _ if strength < 2.5 => Severity::Medium,
+            _ if strength < 4.0 => Severity::High,
+            _ => Severity::Critical,
+        }
+    }
+
+    /// The snake_case name used in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// The median and the normal-consistent MAD (1.4826 · median |x − median|) of `values` (reordered).
+/// Falls back to the mean absolute deviation · √(π/2) when more than half the values are equal; 0 only
+/// when all are.
+pub(crate) fn median_mad(values: &mut [f64]) -> (f64, f64) {
+    if values.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let median = crate::trend::significance::median(values);
+    values.iter_mut().for_each(|v| *v = (*v - median).abs());
+    let mean_abs = values.iter().sum::<f64>() / values.len() as f64;
+    let mad = 1.4826 * crate::trend::significance::median(values);
+    if mad > 0.0 { (median, mad) } else { (median, mean_abs * (std::f64::consts::PI / 2.0).sqrt()) }
+}
+
+/// Test series: a weekly pattern (weekdays 100, weekends 30) times log-normal noise (sd 0.1), seeded.
+#[cfg(test)]
+pub(crate) fn weekly_series(n: usize, seed: u64) -> Vec<f64> {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Normal};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let noise = Normal::new(0.0, 0.1).expect("valid normal");
+    (0..n).map(|i| if i % 7 >= 5 { 30.0 } else { 100.0 } * f64::exp(noise.sample(&mut rng))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mad_is_normal_consistent_and_falls_back() {
+        let mut v = vec![1.0, 2.0, 3.0, 4.0, 100.0];
+        let (m, s) = median_mad(&mut v);
+        assert_eq!(m, 3.0);
+        assert!((s - 1.4826).abs() < 1e-12);
+        let mut v = vec![5.0, 5.0, 5.0, 9.0];
+        let (m, s) = median_mad(&mut v);
+        assert_eq!(m, 5.0);
+        assert!((s - 1.0 * (std::f64::consts::PI / 2.0).sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn severity_grades() {
+        assert_eq!(Severity::of(Kind::Spike, 1.2, 1), Severity::Low);
+        assert_eq!(Severity::of(Kind::Drop, 5.0, 1), Severity::Critical);
+        assert_eq!(Severity::of(Kind::Missing, 0.0, 3), Severity::Medium);
+    }
+}

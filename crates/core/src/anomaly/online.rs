@@ -1,0 +1,282 @@
+//! One series, one point at a time: the state machine behind [`super::stream`] and the NAB runner.
+//!
+//! The expected value is additive Holt-Winters in the log domain (Holt 1957, Winters 1960; error-
+//! correction form as in Hyndman & Athanasopoulos, *Forecasting: Principles and Practice*, §8.3):
+//! `level += α·e`, `season[t mod p] += γ·(1 − α)·e`, with the error `e` winsorised at `clip` scales so an
+//! outlier moves the state no more than an ordinary day does (the robust filter of Gelper, Fried & Croux
+//! 2010). The scale is an exponentially weighted mean absolute error per seasonal position (× √(π/2));
+//! counts get the same quasi-Poisson check as the batch baseline ([`super::baseline`]), with the
+//! dispersion an exponentially weighted mean of the clipped squared Pearson residuals. Every update is
+//! O(1) and the state is a fixed number of floats per seasonal position, whatever the series' length.
+//!
+//! Events open at the first unusual point (no delay) and close at the first ordinary one; a point more
+//! than one step after the last is a gap, reported as a missing-data event when the later point arrives.
+//! After `max_run` unusual points in a row the state is re-anchored on the new level (a level shift is
+//! reported once, then learnt).
+
+use serde::{Deserialize, Serialize};
+
+use super::Kind;
+use crate::error::{Error, Result};
+
+/// Settings of the online detector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OnlineConfig {
+    /// Seasonal period in steps (7 for daily data with a weekly cycle; 1 for none).
+    pub period: usize,
+    /// Level smoothing α.
+    pub alpha: f64,
+    /// Seasonal smoothing γ.
+    pub gamma: f64,
+    /// Scale and dispersion smoothing.
+    pub beta: f64,
+    /// Errors are winsorised at this many scales before they update the state.
+    pub clip: f64,
+    /// |z| at or above which a point is unusual.
+    pub threshold: f64,
+    /// Smallest relative change |x − expected| / max(|expected|, 1) for an unusual point.
+    pub min_relative_change: f64,
+    /// Points before the first event may open (the state is learning).
+    pub warmup: usize,
+    /// Unusual points in a row after which the state takes the new level.
+    pub max_run: usize,
+    /// Treat non-negative values as counts: log domain and the quasi-Poisson check.
+    pub counts: bool,
+}
+
+impl Default for OnlineConfig {
+    fn default() -> Self {
+        Self {
+            period: 7,
+            alpha: 0.1,
+            gamma: 0.1,
+            beta: 0.15,
+            clip: 3.0,
+            threshold: 3.5,
+            min_relative_change: 0.5,
+            warmup: 28,
+            max_run: 7,
+            counts: true,
+        }
+    }
+}
+
+impl OnlineConfig {
+    /// Checks the fields.
+    pub fn validate(&self) -> Result<()> {
+        let unit = |field: &str, v: f64| {
+            if v > 0.0 && v < 1.0 {
+                Ok(())
+            } else {
+                Err(Error::config(format!("anomaly.online.{field}"), format!("must be in (0, 1), got {v}")))
+            }
+        };
+        if self.period == 0 {
+            return Err(Error::config("anomaly.online.period", "must be at least 1, got 0"));
+        }
+        unit("alpha", self.alpha)?;
+        unit("gamma", self.gamma)?;
+        unit("beta", self.beta)?;
+        for (field, v) in [("clip", self.clip), ("threshold", self.threshold)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::config(format!("anomaly.online.{field}"), format!("must be > 0, got {v}")));
+            }
+        }
+        if !(self.min_relative_change >= 0.0 && self.min_relative_change.is_finite()) {
+            return Err(Error::config(
+                "anomaly.online.min_relative_change",
+                format!("must be a finite number >= 0, got {}", self.min_relative_change),
+            ));
+        }
+        if self.max_run == 0 {
+            return Err(Error::config("anomaly.online.max_run", "must be at least 1, got 0"));
+        }
+        Ok(())
+    }
+}
+
+/// An event as the online detector reports it, at the step it opens (or, for missing data, when the
+/// first point after the gap arrives).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnlineEvent {
+    /// Spike, drop or missing.
+    pub kind: Kind,
+    /// First step of the event.
+    pub start: i64,
+    /// Last step known when reported (the opening step; the last missing step for a gap).
+    pub end: i64,
+    /// Expected value at `start` (original scale).
+    pub expected: f64,
+    /// Observed value at `start`; NaN for missing data.
+    pub observed: f64,
+    /// |z| / threshold at `start`; missing steps for a gap.
+    pub strength: f64,
+}
+
+/// What one point did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Step {
+    /// Before this step, or earlier than the last step: ignored (counted by the caller).
+    Late,
+    /// Accepted; the z-score (0 during warm-up) and whether the point is unusual.
+    Scored {
+        /// Standardised error of the point.
+        z: f64,
+        /// Whether the point passed the threshold and the relative-change floor.
+        unusual: bool,
+    },
+}
+
+/// The state of one series. Plain data, so a snapshot is exact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnlineState {
+    last: Option<i64>,
+    seen: u64,
+    level: f64,
+    season: Vec<f64>,
+    abs_error: Vec<f64>,
+    dispersion: f64,
+    counts: bool,
+    run: u32,
+    open: bool,
+}
+
+impl OnlineState {
+    /// A fresh state for `config`.
+    pub fn new(config: &OnlineConfig) -> Self {
+        Self {
+            last: None,
+            seen: 0,
+            level: f64::NAN,
+            season: vec![0.0; config.period],
+            abs_error: vec![f64::NAN; config.period],
+            dispersion: 1.0,
+            counts: config.counts,
+            run: 0,
+            open: false,
+        }
+    }
+
+    /// The last step seen.
+    pub fn last(&self) -> Option<i64> {
+        self.last
+    }
+
+    /// Takes the point (`t`, `x`) and pushes the events it opens to `events`.
+    pub fn update(&mut self, t: i64, x: f64, config: &OnlineConfig, events: &mut Vec<OnlineEvent>) -> Step {
+        if self.last.is_some_and(|last| t <= last) || !x.is_finite() {
+            return Step::Late;
+        }
+        if let Some(last) = self.last
+            && t > last + 1
+        {
+            self.open = false;
+            self.run = 0;
+            {
+                let k = (last + 1).rem_euclid(config.period as i64) as usize;
+                events.push(OnlineEvent {
+                    kind: Kind::Missing,
+                    start: last + 1,
+                    end: t - 1,
+                    expected: self.original(self.level + self.season[k]),
+                    observed: f64::NAN,
+                    strength: (t - last - 1) as f64,
+                });
+            }
+        }
+        self.last = Some(t);
+        if self.counts && x < 0.0 {
+            self.counts = false;
+        }
+        let y = if self.counts { x.ln_1p() } else { x };
+        let k = t.rem_euclid(config.period as i64) as usize;
+        self.seen += 1;
+        if self.level.is_nan() {
+            self.level = y;
+            return Step::Scored { z: 0.0, unusual: false };
+        }
+        let forecast = self.level + self.season[k];
+        let error = y - forecast;
+        let expected = self.original(forecast);
+        let known_scale = self.abs_error[k].is_finite();
+        let scale = if known_scale { self.abs_error[k] * (std::f64::consts::PI / 2.0).sqrt() } else { f64::NAN };
+        let mut z = if known_scale && scale > 0.0 { error / scale } else { 0.0 };
+        if self.counts && z != 0.0 {
+            let mu = expected.max(0.5);
+            let pearson = (x - mu) / (self.dispersion.max(1.0) * mu).sqrt();
+            if pearson.abs() < z.abs() {
+                z = pearson.abs().copysign(z);
+            }
+        }
+        let change = (x - expected) / expected.abs().max(1.0);
+        let warm = self.seen as usize > config.warmup;
+        let unusual = warm && z.abs() >= config.threshold && change.abs() >= config.min_relative_change;
+        if unusual {
+            self.run += 1;
+            if !self.open {
+                self.open = true;
+                events.push(OnlineEvent {
+                    kind: if z > 0.0 { Kind::Spike } else { Kind::Drop },
+                    start: t,
+                    end: t,
+                    expected,
+                    observed: x,
+                    strength: z.abs() / config.threshold,
+                });
+            }
+        } else {
+            self.open = false;
+            self.run = 0;
+        }
+        if self.run as usize >= config.max_run {
+            // The new level is here to stay: take it, keep the seasonal shape.
+            self.level += error;
+            self.run = 0;
+            self.open = false;
+            return Step::Scored { z, unusual };
+        }
+        let bound = if known_scale && scale > 0.0 { config.clip * scale } else { f64::INFINITY };
+        let e = error.clamp(-bound, bound);
+        // While the scale is unknown (first cycle), learn faster: plain running means.
+        let rate = |r: f64| if warm { r } else { (1.0 / self.seen as f64).max(r) };
+        self.level += rate(config.alpha) * e;
+        self.season[k] += rate(config.gamma) * (1.0 - rate(config.alpha)) * e;
+        self.abs_error[k] =
+            if known_scale { self.abs_error[k] + rate(config.beta) * (e.abs() - self.abs_error[k]) } else { e.abs() };
+        if self.counts {
+            let mu = expected.max(0.5);
+            let pearson2 = ((x - mu).powi(2) / mu).min(25.0 * self.dispersion.max(1.0));
+            self.dispersion += rate(config.beta) * (pearson2 - self.dispersion);
+        }
+        Step::Scored { z, unusual }
+    }
+
+    fn original(&self, x: f64) -> f64 {
+        if self.counts { x.exp_m1() } else { x }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spike_opens_one_event_and_a_gap_is_reported() {
+        let config = OnlineConfig::default();
+        let mut state = OnlineState::new(&config);
+        let mut events = Vec::new();
+        let v = crate::anomaly::weekly_series(120, 3);
+        for (t, x) in v.iter().enumerate() {
+            let t = t as i64;
+            if (90..93).contains(&t) {
+                continue;
+            }
+            let x = if t == 60 || t == 61 { x * 8.0 } else { *x };
+            state.update(t, x, &config, &mut events);
+        }
+        let kinds: Vec<(Kind, i64, i64)> = events.iter().map(|e| (e.kind, e.start, e.end)).collect();
+        assert_eq!(kinds, [(Kind::Spike, 60, 60), (Kind::Missing, 90, 92)], "{events:?}");
+        assert_eq!(state.update(10, 1.0, &config, &mut events), Step::Late);
+    }
+}

