@@ -7,7 +7,7 @@ use accountscope::anomaly::evaluate::event_score;
 use accountscope::anomaly::nab::{NabSeries, PROFILES, read_corpus, score};
 use accountscope::anomaly::{AnomalyConfig, AnomalyResult, StreamConfig, StreamDetector, detect};
 use accountscope::{Table, TableKind};
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
 use arrow::datatypes::Date32Type;
 
@@ -225,4 +225,55 @@ fn nab_corpus_is_read_and_scored() {
         / 2.0;
     assert!((s.normalized - want).abs() < 1e-9, "{} vs {want}", s.normalized);
     assert!(read_corpus(dir.path().join("nowhere")).is_err());
+}
+
+#[test]
+fn segment_anomalies_come_from_the_engine() {
+    let engine = accountscope::Engine::new().unwrap();
+    engine.register_portfolio(&large_demo().portfolio).unwrap();
+    engine.register_anomalies(batch_result()).unwrap();
+    let from = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let to = chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
+    let t = engine.segment_anomalies("Enterprise", from, to).unwrap().concat().unwrap();
+    assert!(t.num_rows() > 0);
+    let severity = t.column_by_name("severity").unwrap().as_string::<i32>();
+    let rank = |s: &str| ["critical", "high", "medium", "low"].iter().position(|x| *x == s).unwrap();
+    assert!((1..t.num_rows()).all(|r| rank(severity.value(r - 1)) <= rank(severity.value(r))));
+    let count = engine
+        .sql("SELECT COUNT(*) AS n FROM anomaly_incidents i JOIN accounts a USING (account_id) WHERE a.segment = 'Enterprise' AND i.start <= DATE '2024-12-31' AND i.\"end\" >= DATE '2024-01-01'")
+        .unwrap()
+        .concat()
+        .unwrap();
+    assert_eq!(count.column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0) as usize, t.num_rows());
+    // A quote in the segment is a literal, not SQL.
+    assert_eq!(engine.segment_anomalies("O'Brien", from, to).unwrap().num_rows(), 0);
+}
+
+#[test]
+fn peer_outliers_name_the_feature() {
+    use accountscope::anomaly::{PeerConfig, RecentConfig, peer_outliers, recent_features};
+    let demo = large_demo();
+    let config =
+        RecentConfig { as_of: chrono::NaiveDate::from_ymd_opt(2024, 6, 30).unwrap(), ..RecentConfig::default() };
+    let features = recent_features(usage(), Some(demo.portfolio.get(TableKind::Accounts)), &config).unwrap();
+    // Plant one account far from its peers: sessions fifty times the usual.
+    let batch = features.concat().unwrap();
+    let sessions = batch.column_by_name("sessions_recent").unwrap().as_primitive::<arrow::datatypes::Float64Type>();
+    let planted: arrow::array::Float64Array = (0..sessions.len())
+        .map(|r| {
+            sessions.is_valid(r).then(|| if r == 5 { 50.0 * sessions.value(r) + 500.0 } else { sessions.value(r) })
+        })
+        .collect();
+    let index = batch.schema().index_of("sessions_recent").unwrap();
+    let mut columns = batch.columns().to_vec();
+    columns[index] = std::sync::Arc::new(planted);
+    let batch = RecordBatch::try_new(batch.schema(), columns).unwrap();
+    let out = peer_outliers(&Table::from_batch(batch.clone()), &PeerConfig::default()).unwrap().concat().unwrap();
+    let feature = out.column_by_name("feature").unwrap().as_string::<i32>();
+    let outlier = out.column_by_name("outlier").unwrap().as_boolean();
+    assert!(outlier.value(5), "{:?}", out.column_by_name("reason").unwrap().as_string::<i32>().value(5));
+    assert_eq!(feature.value(5), "sessions_recent");
+    // Same seed, same scores.
+    let again = peer_outliers(&Table::from_batch(batch), &PeerConfig::default()).unwrap().concat().unwrap();
+    assert_eq!(out, again);
 }

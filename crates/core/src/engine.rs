@@ -207,6 +207,32 @@ impl Engine {
         ))
     }
 
+    /// Registers the tables of a batch anomaly pass as `anomaly_events`, `anomaly_incidents` and
+    /// `anomaly_series` (replacing earlier ones), so they can be queried with SQL and
+    /// [`Engine::segment_anomalies`].
+    pub fn register_anomalies(&self, result: &crate::anomaly::AnomalyResult) -> Result<()> {
+        self.register("anomaly_events", &result.events)?;
+        self.register("anomaly_incidents", &result.incidents)?;
+        self.register("anomaly_series", &result.series)
+    }
+
+    /// The anomaly incidents of one segment's accounts that overlap `from` ..= `to`, most severe first
+    /// (then strongest, then earliest): the account's name and CSM with the incident columns. Needs
+    /// `accounts` and [`Engine::register_anomalies`].
+    pub fn segment_anomalies(&self, segment: &str, from: NaiveDate, to: NaiveDate) -> Result<Table> {
+        self.sql(&format!(
+            "SELECT i.account_id, a.name, a.csm_owner, i.incident, i.start, i.\"end\", i.days, i.kind,
+                    i.direction, i.metric, i.metrics, i.severity, i.strength, i.explanation
+             FROM anomaly_incidents i JOIN accounts a ON a.account_id = i.account_id
+             WHERE a.segment = {segment} AND i.start <= DATE {to} AND i.\"end\" >= DATE {from}
+             ORDER BY CASE i.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
+                      i.strength DESC, i.start, i.account_id",
+            segment = sql_text(segment),
+            from = sql_text(&from.to_string()),
+            to = sql_text(&to.to_string()),
+        ))
+    }
+
     /// Per segment between `from` and `to` (inclusive): accounts, accounts with usage, mean daily active
     /// users per account-day, total ARR, and accounts that churned in the range. Needs `accounts`, `usage`
     /// and `churn_labels`.
