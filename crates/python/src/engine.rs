@@ -131,6 +131,34 @@ impl Engine {
         py.detach(|| self.inner.segment_usage(segment, start, end, frequency)).py().map(Table::new)
     }
 
+    /// Registers the tables of a batch anomaly pass (events, incidents, series).
+    fn register_anomalies(
+        &self,
+        events: AnyRecordBatch,
+        incidents: AnyRecordBatch,
+        series: AnyRecordBatch,
+    ) -> PyResult<()> {
+        let result = accountscope::anomaly::AnomalyResult {
+            events: crate::table::from_py(events)?,
+            incidents: crate::table::from_py(incidents)?,
+            series: crate::table::from_py(series)?,
+            scores: None,
+        };
+        self.inner.register_anomalies(&result).py()
+    }
+
+    /// Anomaly incidents of one segment's accounts overlapping `start` ..= `end`, most severe first.
+    fn segment_anomalies(
+        &self,
+        py: Python<'_>,
+        segment: &str,
+        start: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+    ) -> PyResult<Table> {
+        let (start, end) = (parse_date(start, "start")?, parse_date(end, "end")?);
+        py.detach(|| self.inner.segment_anomalies(segment, start, end)).py().map(Table::new)
+    }
+
     /// Per segment between `start` and `end`: accounts, accounts with usage, mean daily active users,
     /// total ARR, churned in the range.
     fn segment_aggregates(&self, py: Python<'_>, start: &Bound<'_, PyAny>, end: &Bound<'_, PyAny>) -> PyResult<Table> {

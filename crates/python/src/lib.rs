@@ -6,6 +6,7 @@
 //! core's serde structs, so names and defaults are the core's; every heavy call releases the GIL; errors
 //! become the exception class of their category (defined in `accountscope/exceptions.py`).
 
+mod anomaly;
 mod demo;
 mod engine;
 mod errors;
@@ -47,6 +48,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(health::default_scorecards_yaml, m)?)?;
     m.add_class::<gbdt::Booster>()?;
     m.add_function(wrap_pyfunction!(gbdt::gbdt_train, m)?)?;
+    m.add_function(wrap_pyfunction!(anomaly::detect_anomalies, m)?)?;
+    m.add_function(wrap_pyfunction!(anomaly::anomaly_event_score, m)?)?;
+    m.add_function(wrap_pyfunction!(anomaly::peer_outliers, m)?)?;
+    m.add_function(wrap_pyfunction!(anomaly::recent_features, m)?)?;
+    m.add_function(wrap_pyfunction!(anomaly::nab_score, m)?)?;
+    m.add_class::<anomaly::StreamDetector>()?;
     m.add_class::<validate::Validator>()?;
     m.add_class::<validate::Validation>()?;
     m.add_class::<validate::StreamValidator>()?;
