@@ -68,11 +68,14 @@ pub(crate) fn recent_features(
     py.detach(|| accountscope::anomaly::recent_features(&usage, attributes.as_ref(), &config)).py().map(Table::new)
 }
 
+/// One NAB series from Python: name, anomaly scores, labelled index windows.
+type PySeries = (String, Vec<f64>, Vec<(usize, usize)>);
+
 /// NAB scoring of (name, scores, windows) series with one profile ("standard", "reward_low_FP_rate",
 /// "reward_low_FN_rate"): (threshold, raw score per series, normalised score).
 #[pyfunction]
 pub(crate) fn nab_score(
-    series: Vec<(String, Vec<f64>, Vec<(usize, usize)>)>,
+    series: Vec<PySeries>,
     profile: &str,
 ) -> PyResult<(f64, Vec<f64>, f64)> {
     let profile = accountscope::anomaly::nab::PROFILES.iter().find(|p| p.name == profile).ok_or_else(|| {
