@@ -1,12 +1,14 @@
 //! Quickstart: generate the demo portfolio, write it to Parquet, query it with SQL, validate a raw (dirty)
 //! export and print its quality scorecard, then run the full trend pass and print the strongest seasonality
-//! by industry and the top leading indicators of churn, after the portfolio's health distribution.
+//! by industry and the top leading indicators of churn, after the portfolio's health distribution, and
+//! last the most severe usage anomalies with their explanations.
 //!
 //! `cargo run --release --example quickstart -- [--accounts N] [--seed S] [--out DIR]`
 //! (defaults: 10,000 accounts, seed 42, `out/demo`).
 
 use std::time::Instant;
 
+use accountscope::anomaly::{AnomalyConfig, detect};
 use accountscope::demo::{DirtyConfig, dirty, dirty_rules};
 use accountscope::health::{HealthOptions, default_config, score_history};
 use accountscope::io::{Format, ReadOptions};
@@ -135,5 +137,30 @@ fn run() -> Result<()> {
     engine.register("churn_indicators", &indicators)?;
     let top = engine.sql("SELECT rank, summary FROM churn_indicators ORDER BY rank LIMIT 5")?;
     println!("top leading indicators of churn ({:.2?}):\n{}", t.elapsed(), top.pretty()?);
+
+    // Anomalies: every account's usage through the batch detectors; the most severe incidents first.
+    let t = Instant::now();
+    let anomalies = detect(demo.portfolio.get(TableKind::Usage), &AnomalyConfig::default())?;
+    engine.register_anomalies(&anomalies)?;
+    let by_kind = engine.sql(
+        "SELECT kind, severity, COUNT(*) AS incidents FROM anomaly_incidents GROUP BY kind, severity
+         ORDER BY kind, severity",
+    )?;
+    println!(
+        "\nanomaly pass in {:.2?}: {} incidents ({} events)\n{}",
+        t.elapsed(),
+        anomalies.incidents.num_rows(),
+        anomalies.events.num_rows(),
+        by_kind.pretty()?
+    );
+    let severe = engine.sql(
+        "SELECT i.account_id, a.name, i.start, i.kind, i.severity, i.explanation
+         FROM anomaly_incidents i JOIN accounts a USING (account_id)
+         WHERE i.kind IN ('spike', 'drop', 'missing', 'flatline')
+         ORDER BY CASE i.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
+                  i.strength DESC, i.start DESC
+         LIMIT 8",
+    )?;
+    println!("most severe anomalies:\n{}", severe.pretty()?);
     Ok(())
 }

@@ -74,10 +74,7 @@ type PySeries = (String, Vec<f64>, Vec<(usize, usize)>);
 /// NAB scoring of (name, scores, windows) series with one profile ("standard", "reward_low_FP_rate",
 /// "reward_low_FN_rate"): (threshold, raw score per series, normalised score).
 #[pyfunction]
-pub(crate) fn nab_score(
-    series: Vec<PySeries>,
-    profile: &str,
-) -> PyResult<(f64, Vec<f64>, f64)> {
+pub(crate) fn nab_score(series: Vec<PySeries>, profile: &str) -> PyResult<(f64, Vec<f64>, f64)> {
     let profile = accountscope::anomaly::nab::PROFILES.iter().find(|p| p.name == profile).ok_or_else(|| {
         crate::errors::to_py(accountscope::Error::config(
             "nab.profile",
