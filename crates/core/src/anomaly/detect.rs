@@ -109,9 +109,7 @@ impl Default for AnomalyConfig {
         Self {
             id_columns: vec!["account_id".into()],
             time_column: "date".into(),
-            value_columns: ["active_users", "logins", "sessions", "feature_events", "api_calls"]
-                .map(String::from)
-                .to_vec(),
+            value_columns: super::usage_metrics(),
             baseline: BaselineConfig::default(),
             detectors: Detectors::default(),
             ensemble: EnsembleConfig::default(),

@@ -32,6 +32,14 @@ fn positive(field: &str, value: f64) -> Result<()> {
     }
 }
 
+fn at_least(field: &str, value: usize, min: usize) -> Result<()> {
+    if value >= min {
+        Ok(())
+    } else {
+        Err(Error::config(format!("anomaly.{field}"), format!("must be at least {min}, got {value}")))
+    }
+}
+
 /// Groups consecutive flagged positions with the same sign into findings; `value` gives the signed
 /// strength, `flagged` the positions over the threshold.
 fn runs(series: &Prepared, strength: &[f64], flagged: impl Fn(usize) -> bool, threshold: f64) -> Vec<Finding> {
@@ -71,7 +79,7 @@ pub struct ResidualMad {
 
 impl Default for ResidualMad {
     fn default() -> Self {
-        Self { threshold: 4.0 }
+        Self { threshold: 6.0 }
     }
 }
 
@@ -128,13 +136,7 @@ impl Shesd {
                 format!("must be in (0, 0.49], got {}", self.max_anoms),
             ));
         }
-        if self.piece_days < 7 {
-            return Err(Error::config(
-                "anomaly.shesd.piece_days",
-                format!("must be at least 7, got {}", self.piece_days),
-            ));
-        }
-        Ok(())
+        at_least("shesd.piece_days", self.piece_days, 7)
     }
 }
 
@@ -326,12 +328,7 @@ impl Default for LevelShift {
 impl LevelShift {
     /// Checks the fields.
     pub fn validate(&self) -> Result<()> {
-        if self.window < 3 {
-            return Err(Error::config(
-                "anomaly.level_shift.window",
-                format!("must be at least 3, got {}", self.window),
-            ));
-        }
+        at_least("level_shift.window", self.window, 3)?;
         positive("level_shift.threshold", self.threshold)
     }
 }
@@ -403,12 +400,7 @@ impl Default for VolatilityShift {
 impl VolatilityShift {
     /// Checks the fields.
     pub fn validate(&self) -> Result<()> {
-        if self.window < 7 {
-            return Err(Error::config(
-                "anomaly.volatility_shift.window",
-                format!("must be at least 7, got {}", self.window),
-            ));
-        }
+        at_least("volatility_shift.window", self.window, 7)?;
         if !(self.threshold > 1.0 && self.threshold.is_finite()) {
             return Err(Error::config(
                 "anomaly.volatility_shift.threshold",
@@ -497,9 +489,7 @@ impl Default for Flatline {
 impl Flatline {
     /// Checks the fields.
     pub fn validate(&self) -> Result<()> {
-        if self.min_run < 3 {
-            return Err(Error::config("anomaly.flatline.min_run", format!("must be at least 3, got {}", self.min_run)));
-        }
+        at_least("flatline.min_run", self.min_run, 3)?;
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
             return Err(Error::config("anomaly.flatline.alpha", format!("must be in (0, 1), got {}", self.alpha)));
         }

@@ -32,6 +32,11 @@ pub use stream::{StreamConfig, StreamDetector, StreamStats};
 
 use serde::{Deserialize, Serialize};
 
+/// The usage metrics every anomaly configuration reads by default.
+pub(crate) fn usage_metrics() -> Vec<String> {
+    ["active_users", "logins", "sessions", "feature_events", "api_calls"].map(String::from).to_vec()
+}
+
 /// What kind of unusual behaviour a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

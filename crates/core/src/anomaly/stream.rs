@@ -49,9 +49,7 @@ impl Default for StreamConfig {
         Self {
             id_columns: vec!["account_id".into()],
             time_column: "date".into(),
-            value_columns: ["active_users", "logins", "sessions", "feature_events", "api_calls"]
-                .map(String::from)
-                .to_vec(),
+            value_columns: super::usage_metrics(),
             online: OnlineConfig::default(),
         }
     }
