@@ -22,6 +22,13 @@ fn main() {
 fn run() -> Result<()> {
     let root = cli::arg("--data").unwrap_or_else(|| "../shared/data/nab".into());
     let threshold: f64 = cli::number("--threshold", 2.0)?;
+    // Optional overrides of the one configuration used for every file (`--online '{"alpha": 0.2}'`).
+    let base: OnlineConfig = match cli::arg("--online") {
+        Some(json) => {
+            serde_json::from_str(&json).map_err(|e| accountscope::Error::config("--online", e.to_string()))?
+        }
+        None => OnlineConfig { counts: false, min_relative_change: 0.0, threshold, ..OnlineConfig::default() },
+    };
     let files = read_corpus(&root)?;
     let series: Vec<NabSeries> = files
         .iter()
@@ -34,11 +41,8 @@ fn run() -> Result<()> {
             let days = (f.timestamps.last().unwrap_or(&0) - f.timestamps.first().unwrap_or(&0)) / 86_400;
             let config = OnlineConfig {
                 period: if days >= 3 { per_day } else { 1 },
-                counts: false,
-                min_relative_change: 0.0,
-                threshold,
                 warmup: ((0.15 * n as f64) as usize).min(750),
-                ..OnlineConfig::default()
+                ..base.clone()
             };
             let mut state = OnlineState::new(&config);
             let mut events = Vec::new();
