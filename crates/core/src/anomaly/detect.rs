@@ -145,8 +145,8 @@ pub struct AnomalyResult {
     /// `detectors`.
     pub events: Table,
     /// One row per incident: id columns, `incident`, `start`, `end`, `days`, `kind`, `direction`,
-    /// `metric`, `metrics`, `severity`, `strength`, `explanation`; most severe first within an account
-    /// is not implied: rows are in account then time order.
+    /// `metric`, `metrics`, `severity`, `strength`, `explanation`; rows in account then time order
+    /// (`Engine::segment_anomalies` sorts by severity).
     pub incidents: Table,
     /// One row per series: id columns, `metric`, `status` (`ok` or why it was not scored), `reason`,
     /// `days`, `missing_days`, `events`, `small_events` (left out by `min_relative_change`).

@@ -21,13 +21,15 @@ pub mod evaluate;
 pub mod nab;
 pub mod online;
 pub mod peer;
+pub mod shifts;
 pub mod stream;
 
 pub use baseline::{BaselineConfig, Prepared};
 pub use detect::{AnomalyConfig, AnomalyResult, detect};
-pub use detectors::{Flatline, LevelShift, ResidualMad, Shesd, VolatilityShift};
+pub use detectors::{ResidualMad, Shesd};
 pub use online::{OnlineConfig, OnlineState};
 pub use peer::{PeerConfig, RecentConfig, peer_outliers, recent_features};
+pub use shifts::{Flatline, LevelShift, VolatilityShift};
 pub use stream::{StreamConfig, StreamDetector, StreamStats};
 
 use serde::{Deserialize, Serialize};
