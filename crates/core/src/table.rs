@@ -3,12 +3,12 @@
 //! A plain `Vec<RecordBatch>` loses the schema when it is empty; `Table` keeps it, so an empty result still
 //! says what its columns are (and a binding can still export it over the Arrow C stream interface).
 
-use arrow::array::RecordBatchReader;
-use arrow::compute::concat_batches;
-use arrow::datatypes::SchemaRef;
+use arrow::array::{ArrayRef, AsArray, Float64Array, RecordBatchReader};
+use arrow::compute::{cast, concat_batches};
+use arrow::datatypes::{DataType, Float64Type, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchIterator};
 
-use crate::error::{Result, from_arrow};
+use crate::error::{Error, Result, from_arrow};
 use crate::io::BatchReader;
 
 /// A schema and the record batches that hold its rows.
@@ -95,4 +95,25 @@ impl Table {
     pub fn pretty(&self) -> Result<String> {
         Ok(arrow::util::pretty::pretty_format_batches(&self.batches)?.to_string())
     }
+}
+
+/// Column `name` of `batch`, or a `MissingColumns` error naming `table` and the columns it has.
+pub(crate) fn column<'a>(batch: &'a RecordBatch, name: &str, table: &str) -> Result<&'a ArrayRef> {
+    batch.column_by_name(name).ok_or_else(|| Error::MissingColumns {
+        table: table.into(),
+        missing: vec![name.to_string()],
+        present: batch.schema().fields().iter().map(|f| f.name().clone()).collect(),
+    })
+}
+
+/// Numeric column `name` of `batch` as f64, or an error naming `table` and the column.
+pub(crate) fn numeric_column(batch: &RecordBatch, name: &str, table: &str) -> Result<Float64Array> {
+    let array = column(batch, name, table)?;
+    if !array.data_type().is_numeric() {
+        return Err(Error::Schema {
+            context: format!("{table}, column '{name}'"),
+            message: format!("expected a numeric column, got {}", array.data_type()),
+        });
+    }
+    Ok(cast(array, &DataType::Float64)?.as_primitive::<Float64Type>().clone())
 }

@@ -7,10 +7,6 @@
 //! (then the strongest); metrics without an event but |z| ≥ `comove_z` on that event's peak day are
 //! listed as having moved with it. Accounts run in parallel; output order is the sorted account key.
 
-use std::sync::Arc;
-
-use arrow::array::{ArrayRef, Date32Array};
-use arrow::datatypes::{DataType, Field};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +17,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::table::Table;
-use crate::trend::series::{Grouped, epoch_date, float_column, int_column, text_column, to_table};
+use crate::trend::series::{Grouped, date_column, epoch_date, float_column, int_column, text_column, to_table};
 
 /// The detectors to run; `None` switches one off.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -400,10 +396,6 @@ fn explain(
 
 fn lead<'a>(a: &'a AccountOut, i: &Incident) -> &'a Event {
     &a.series[i.lead.0].events[i.lead.1]
-}
-
-fn date_column(name: &str, days: impl IntoIterator<Item = i32>) -> (Field, ArrayRef) {
-    (Field::new(name, DataType::Date32, false), Arc::new(Date32Array::from_iter_values(days)))
 }
 
 fn build(grouped: &Grouped, accounts: &[AccountOut], config: &AnomalyConfig) -> Result<AnomalyResult> {

@@ -47,13 +47,7 @@ type Window = (String, i32, i32, Option<String>);
 
 fn windows(table: &Table, id: &str, what: &str) -> Result<Vec<Window>> {
     let batch = table.concat()?;
-    let column = |name: &str| {
-        batch.column_by_name(name).ok_or_else(|| Error::MissingColumns {
-            table: what.into(),
-            missing: vec![name.into()],
-            present: batch.schema().fields().iter().map(|f| f.name().clone()).collect(),
-        })
-    };
+    let column = |name: &str| crate::table::column(&batch, name, what);
     let ids = cast(column(id)?, &DataType::Utf8)?;
     let ids = ids.as_string::<i32>();
     let either = |a: &str, b: &str| {

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 
 use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Float64Type};
+use arrow::datatypes::DataType;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -200,19 +200,7 @@ pub fn peer_outliers(features: &Table, config: &PeerConfig) -> Result<Table> {
     let columns: Vec<Vec<f64>> = names
         .iter()
         .map(|name| {
-            let array = batch.column_by_name(name).ok_or_else(|| Error::MissingColumns {
-                table: "peer features".into(),
-                missing: vec![name.clone()],
-                present: batch.schema().fields().iter().map(|f| f.name().clone()).collect(),
-            })?;
-            if !array.data_type().is_numeric() {
-                return Err(Error::Schema {
-                    context: format!("peer features, column '{name}'"),
-                    message: format!("expected a numeric column, got {}", array.data_type()),
-                });
-            }
-            let values = cast(array, &DataType::Float64)?;
-            let values = values.as_primitive::<Float64Type>();
+            let values = crate::table::numeric_column(&batch, name, "peer features")?;
             Ok((0..values.len())
                 .map(|r| if values.is_valid(r) && values.value(r).is_finite() { values.value(r) } else { f64::NAN })
                 .collect())
@@ -260,11 +248,7 @@ pub fn peer_outliers(features: &Table, config: &PeerConfig) -> Result<Table> {
     }
     let mut cols = Vec::new();
     for name in config.id_columns.iter().chain(&config.group_columns) {
-        let array = batch.column_by_name(name).ok_or_else(|| Error::MissingColumns {
-            table: "peer features".into(),
-            missing: vec![name.clone()],
-            present: batch.schema().fields().iter().map(|f| f.name().clone()).collect(),
-        })?;
+        let array = crate::table::column(&batch, name, "peer features")?;
         cols.push((arrow::datatypes::Field::new(name, array.data_type().clone(), true), array.clone()));
     }
     cols.push(crate::trend::series::int_column("peers", out.iter().map(|o| o.0 as i64)));
@@ -362,14 +346,7 @@ pub fn recent_features(usage: &Table, attributes: Option<&Table>, config: &Recen
     let Some(attributes) = attributes else { return Ok(table) };
     let key = &config.id_columns[0];
     let attrs = attributes.concat()?;
-    let ids = cast(
-        attrs.column_by_name(key).ok_or_else(|| Error::MissingColumns {
-            table: "attributes".into(),
-            missing: vec![key.clone()],
-            present: attrs.schema().fields().iter().map(|f| f.name().clone()).collect(),
-        })?,
-        &DataType::Utf8,
-    )?;
+    let ids = cast(crate::table::column(&attrs, key, "attributes")?, &DataType::Utf8)?;
     let ids = ids.as_string::<i32>();
     let row_of: HashMap<&str, u32> =
         (0..ids.len()).filter(|r| ids.is_valid(*r)).map(|r| (ids.value(r), r as u32)).collect();

@@ -17,18 +17,17 @@
 //!   [`StreamDetector::restore`] reads it back: a restored detector continues exactly as the original.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Date32Array, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, TimeUnit, TimestampMillisecondType};
+use arrow::datatypes::{DataType, Field};
 use serde::{Deserialize, Serialize};
 
 use super::Severity;
 use super::online::{OnlineConfig, OnlineEvent, OnlineState, Step};
 use crate::error::{Error, Result};
 use crate::table::Table;
-use crate::trend::series::{float_column, text_column, to_table};
+use crate::trend::series::{date_column, float_column, text_column, time_in_days, to_table};
 
 /// What the streaming detector reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,33 +128,18 @@ impl StreamDetector {
 
     /// Takes one batch; returns the events it caused (columns as [`StreamDetector::empty_events`]).
     pub fn process(&mut self, batch: &RecordBatch) -> Result<Table> {
-        let column = |name: &str| {
-            batch.column_by_name(name).ok_or_else(|| Error::MissingColumns {
-                table: "stream input".into(),
-                missing: vec![name.into()],
-                present: batch.schema().fields().iter().map(|f| f.name().clone()).collect(),
-            })
-        };
+        const TABLE: &str = "stream input";
+        let column = |name: &str| crate::table::column(batch, name, TABLE);
         let ids: Vec<ArrayRef> =
             self.config.id_columns.iter().map(|c| Ok(cast(column(c)?, &DataType::Utf8)?)).collect::<Result<_>>()?;
         let ids: Vec<_> = ids.iter().map(|a| a.as_string::<i32>()).collect();
         let days = days(column(&self.config.time_column)?, &self.config.time_column)?;
-        let values: Vec<ArrayRef> = self
+        let values: Vec<Float64Array> = self
             .config
             .value_columns
             .iter()
-            .map(|c| {
-                let a = column(c)?;
-                if !a.data_type().is_numeric() {
-                    return Err(Error::Schema {
-                        context: format!("stream input, column '{c}'"),
-                        message: format!("expected a numeric column, got {}", a.data_type()),
-                    });
-                }
-                Ok(cast(a, &DataType::Float64)?)
-            })
+            .map(|c| crate::table::numeric_column(batch, c, TABLE))
             .collect::<Result<_>>()?;
-        let values: Vec<_> = values.iter().map(|a| a.as_primitive::<Float64Type>()).collect();
         let mut out: Vec<(usize, usize, OnlineEvent, i64)> = Vec::new();
         let mut events = Vec::new();
         let mut key = String::new();
@@ -213,9 +197,6 @@ impl StreamDetector {
     }
 
     fn events_table(&self, out: &[(usize, usize, OnlineEvent, i64)]) -> Result<Table> {
-        let date = |name: &str, v: Vec<i32>| -> (Field, ArrayRef) {
-            (Field::new(name, DataType::Date32, false), Arc::new(Date32Array::from(v)))
-        };
         let to_day =
             |d: i64| i32::try_from(d).map_err(|_| Error::invalid("stream event", format!("day {d} is out of range")));
         let mut columns: Vec<(Field, ArrayRef)> = Vec::new();
@@ -225,9 +206,9 @@ impl StreamDetector {
         }
         columns.push(text_column("metric", out.iter().map(|(_, m, ..)| Some(self.config.value_columns[*m].as_str()))));
         columns.push(text_column("kind", out.iter().map(|(_, _, e, _)| Some(e.kind.name()))));
-        columns.push(date("start", out.iter().map(|(_, _, e, _)| to_day(e.start)).collect::<Result<_>>()?));
-        columns.push(date("end", out.iter().map(|(_, _, e, _)| to_day(e.end)).collect::<Result<_>>()?));
-        columns.push(date("detected", out.iter().map(|(.., t)| to_day(*t)).collect::<Result<_>>()?));
+        columns.push(date_column("start", out.iter().map(|(_, _, e, _)| to_day(e.start)).collect::<Result<Vec<_>>>()?));
+        columns.push(date_column("end", out.iter().map(|(_, _, e, _)| to_day(e.end)).collect::<Result<Vec<_>>>()?));
+        columns.push(date_column("detected", out.iter().map(|(.., t)| to_day(*t)).collect::<Result<Vec<_>>>()?));
         columns.push(float_column("expected", out.iter().map(|(_, _, e, _)| Some(e.expected))));
         columns.push(float_column("observed", out.iter().map(|(_, _, e, _)| Some(e.observed).filter(|v| !v.is_nan()))));
         columns.push(float_column("strength", out.iter().map(|(_, _, e, _)| Some(e.strength))));
@@ -257,8 +238,7 @@ impl StreamDetector {
             columns.push(text_column(name, rows.iter().map(|(s, ..)| self.keys[*s].split(SEP).nth(j))));
         }
         columns.push(text_column("metric", rows.iter().map(|(_, m, _)| Some(self.config.value_columns[*m].as_str()))));
-        let last: Vec<i32> = rows.iter().map(|r| r.2 as i32).collect();
-        columns.push((Field::new("last", DataType::Date32, false), Arc::new(Date32Array::from(last))));
+        columns.push(date_column("last", rows.iter().map(|r| r.2 as i32)));
         columns.push(crate::trend::series::int_column("silent_days", rows.iter().map(|r| as_of - r.2)));
         to_table(columns)
     }
@@ -309,28 +289,18 @@ impl StreamDetector {
     }
 }
 
-/// A date or midnight-timestamp column as day numbers; a timestamp that is not midnight is an error.
+/// A date or midnight-timestamp column as day numbers ([`time_in_days`]); a time that is not a whole
+/// day is an error naming its row.
 fn days(array: &ArrayRef, name: &str) -> Result<Vec<Option<i64>>> {
-    match array.data_type() {
-        DataType::Date32 => Ok(array.as_primitive::<Date32Type>().iter().map(|d| d.map(i64::from)).collect()),
-        DataType::Date64 | DataType::Timestamp(..) => {
-            let ms = cast(array, &DataType::Timestamp(TimeUnit::Millisecond, None))?;
-            ms.as_primitive::<TimestampMillisecondType>()
-                .iter()
-                .enumerate()
-                .map(|(row, v)| match v {
-                    Some(ms) if ms.rem_euclid(86_400_000) == 0 => Ok(Some(ms.div_euclid(86_400_000))),
-                    Some(_) => Err(Error::invalid(
-                        format!("stream input, row {row}, column '{name}'"),
-                        "expected a whole day (midnight UTC): resample to days first",
-                    )),
-                    None => Ok(None),
-                })
-                .collect()
-        }
-        other => Err(Error::Schema {
-            context: format!("stream input, column '{name}'"),
-            message: format!("expected a date or timestamp column, got {other}"),
-        }),
-    }
+    time_in_days(array, name)?
+        .into_iter()
+        .enumerate()
+        .map(|(row, day)| match day {
+            Some(d) if d.fract() != 0.0 => Err(Error::invalid(
+                format!("stream input, row {row}, column '{name}'"),
+                "expected a whole day (midnight UTC): resample to days first",
+            )),
+            d => Ok(d.map(|d| d as i64)),
+        })
+        .collect()
 }

@@ -192,13 +192,7 @@ impl Indicator {
 /// (group, reference day, churned) for every labelled account that has usage.
 fn reference_days(labels: &Table, id_column: &str, group_of: &HashMap<&str, usize>) -> Result<Vec<(usize, i32, bool)>> {
     let batch = labels.concat()?;
-    let column = |name: &str| {
-        batch.column_by_name(name).ok_or_else(|| Error::MissingColumns {
-            table: "churn labels".into(),
-            missing: vec![name.into()],
-            present: batch.schema().fields().iter().map(|f| f.name().clone()).collect(),
-        })
-    };
+    let column = |name: &str| crate::table::column(&batch, name, "churn labels");
     let wrong = |name: &str, expected: &str| Error::Schema {
         context: format!("churn labels, column '{name}'"),
         message: format!("expected {expected}"),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, UInt32Array};
 use arrow::compute::{cast, take};
-use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, TimeUnit, TimestampMillisecondType};
+use arrow::datatypes::{DataType, Date32Type, Field, TimeUnit, TimestampMillisecondType};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 use datafusion::common::HashMap;
@@ -70,14 +70,7 @@ impl Grouped {
 
     /// A value column as f64 (numeric columns only).
     pub(crate) fn values(&self, name: &str) -> Result<Float64Array> {
-        let array = column(&self.batch, name)?;
-        if !array.data_type().is_numeric() {
-            return Err(Error::Schema {
-                context: format!("trend input, column '{name}'"),
-                message: format!("expected a numeric column, got {}", array.data_type()),
-            });
-        }
-        Ok(cast(array, &DataType::Float64)?.as_primitive::<Float64Type>().clone())
+        crate::table::numeric_column(&self.batch, name, "trend input")
     }
 
     /// The id columns of the listed series (one row per entry of `series`, an index into `groups`),
@@ -126,15 +119,11 @@ impl Grouped {
 }
 
 fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
-    batch.column_by_name(name).ok_or_else(|| Error::MissingColumns {
-        table: "trend input".into(),
-        missing: vec![name.to_string()],
-        present: batch.schema().fields().iter().map(|f| f.name().clone()).collect(),
-    })
+    crate::table::column(batch, name, "trend input")
 }
 
 /// The time column as fractional days since the epoch (nulls stay null).
-fn time_in_days(array: &ArrayRef, name: &str) -> Result<Vec<Option<f64>>> {
+pub(crate) fn time_in_days(array: &ArrayRef, name: &str) -> Result<Vec<Option<f64>>> {
     let wrong = || Error::Schema {
         context: format!("trend input, column '{name}'"),
         message: format!("expected a date or timestamp column, got {}", array.data_type()),
@@ -266,6 +255,11 @@ pub(crate) fn to_table(columns: Vec<(Field, ArrayRef)>) -> Result<Table> {
 /// The date `day` days after 1970-01-01 (the inverse of `contracts::days_since_epoch`).
 pub(crate) fn epoch_date(day: i64) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::default().checked_add_signed(chrono::TimeDelta::try_days(day)?)
+}
+
+/// An Arrow date column without nulls from day numbers.
+pub(crate) fn date_column(name: &str, days: impl IntoIterator<Item = i32>) -> (Field, ArrayRef) {
+    (Field::new(name, DataType::Date32, false), Arc::new(arrow::array::Date32Array::from_iter_values(days)))
 }
 
 /// An Arrow float column.

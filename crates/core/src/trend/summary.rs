@@ -23,12 +23,7 @@ pub fn seasonality_summary(per_series: &Table, attributes: &Table, group_by: &[S
     let per_series = per_series.concat()?;
     let attributes = attributes.concat()?;
     let col = |batch: &RecordBatch, table: &str, name: &str| -> Result<ArrayRef> {
-        let array = batch.column_by_name(name).ok_or_else(|| Error::MissingColumns {
-            table: table.into(),
-            missing: vec![name.into()],
-            present: batch.schema().fields().iter().map(|f| f.name().clone()).collect(),
-        })?;
-        Ok(arrow::compute::cast(array, &DataType::Utf8)?)
+        Ok(arrow::compute::cast(crate::table::column(batch, name, table)?, &DataType::Utf8)?)
     };
     let key_name = per_series.schema().field(0).name().clone();
     let attribute_key = col(&attributes, "attributes", &key_name)?;
