@@ -167,6 +167,12 @@ const REVENUE: &[ColumnSpec] = &[
     col("date", Date, true, "Effective date of the change."),
     col("event_type", Text, true, "new, expansion, contraction, churn or renewal."),
     col("mrr_delta", Float, true, "Change in monthly recurring revenue; the sum per account is its current MRR."),
+    col(
+        "seats",
+        Count,
+        false,
+        "Seats in the contract after the event (0 after churn); gives point-in-time seat counts.",
+    ),
 ];
 
 const CHURN_LABELS: &[ColumnSpec] = &[

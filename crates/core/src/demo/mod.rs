@@ -347,6 +347,7 @@ impl Chunk {
                 arr(revenue.iter().map(|(_, _, r)| Some(r.day)).collect::<Date32Array>()),
                 arr(revenue.iter().map(|(_, _, r)| Some(r.kind)).collect::<StringArray>()),
                 arr(revenue.iter().map(|(_, _, r)| Some(money(r.mrr_delta))).collect::<Float64Array>()),
+                arr(revenue.iter().map(|(_, _, r)| Some(r.seats_after)).collect::<Int32Array>()),
             ],
         )?;
 
