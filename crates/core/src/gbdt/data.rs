@@ -231,13 +231,20 @@ impl Features {
     /// Calls `f(row, slot)` for every row and its slot in `out`, in parallel over blocks of `block` rows
     /// gathered row-major with [`Self::rows_into`].
     pub(crate) fn par_rows(&self, out: &mut [f64], block: usize, f: impl Fn(&[f64], &mut f64) + Sync) {
+        self.par_blocks(out, block, |rows, chunk| {
+            for (slot, row) in chunk.iter_mut().zip(rows.chunks_exact(self.num_features().max(1))) {
+                f(row, slot);
+            }
+        });
+    }
+
+    /// Like [`Self::par_rows`], handing `f` a whole block: its rows row-major and their output slots.
+    pub(crate) fn par_blocks(&self, out: &mut [f64], block: usize, f: impl Fn(&[f64], &mut [f64]) + Sync) {
         let k = self.num_features();
         out.par_chunks_mut(block).enumerate().for_each(|(c, chunk)| {
             let mut rows = vec![0.0; chunk.len() * k];
             self.rows_into(c * block, &mut rows);
-            for (slot, row) in chunk.iter_mut().zip(rows.chunks_exact(k)) {
-                f(row, slot);
-            }
+            f(&rows, chunk);
         });
     }
 

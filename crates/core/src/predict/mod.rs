@@ -1,0 +1,19 @@
+//! Predictions on point-in-time features: churn risk by horizon with calibrated probabilities, an
+//! operating threshold, reasons and recommended actions; the evaluation report shared by every model.
+//!
+//! Each model is a [`BinaryClassifier`]: our GBDT (`crate::gbdt`) trained on the earlier snapshots,
+//! early-stopped, calibrated (Platt or isotonic, chosen on held-out time) and given its threshold on the
+//! later ones, with reasons from exact TreeSHAP turned into sentences by the feature definitions
+//! ([`crate::features::FEATURES`]). Method and measured results: `docs/predictions.md`.
+
+pub mod calibrate;
+mod churn;
+mod classifier;
+pub mod evaluate;
+mod playbook;
+
+pub use calibrate::{Calibration, Calibrator};
+pub use churn::{ChurnConfig, ChurnModel, HorizonEvaluation};
+pub use classifier::{BinaryClassifier, ClassifierConfig, Columns, Reason};
+pub use evaluate::{CalibrationBin, Evaluation, LiftBin, ThresholdTarget, choose_threshold, evaluate};
+pub use playbook::{Play, Playbook};
