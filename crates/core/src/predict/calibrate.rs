@@ -2,7 +2,9 @@
 //! logistic curve on the raw score, Platt 1999, with his smoothed targets as scikit-learn's
 //! `CalibratedClassifierCV(method="sigmoid")` uses) and isotonic regression (pool-adjacent-violators,
 //! predictions interpolated linearly between the fitted points and clipped at the ends, as scikit-learn's
-//! `IsotonicRegression(out_of_bounds="clip")`). [`Calibration::Auto`] picks the one with the lower log-loss
+//! `IsotonicRegression(out_of_bounds="clip")`, except that each pooled block is shrunk by one pseudo-row
+//! at the base rate: a block without positives would otherwise predict exactly 0, and one positive among
+//! later rows scored there costs an unbounded log-loss). [`Calibration::Auto`] picks the one with the lower log-loss
 //! on the later half of the held-out rows after fitting both on the earlier half.
 
 use serde::{Deserialize, Serialize};
@@ -36,7 +38,7 @@ pub enum Calibrator {
         /// Intercept.
         b: f64,
     },
-    /// Increasing step points `(score, probability)`, interpolated linearly, clipped outside.
+    /// Increasing points `(score, probability)`, interpolated linearly, clipped outside.
     Isotonic {
         /// Fitted scores, increasing.
         x: Vec<f64>,
@@ -149,7 +151,8 @@ pub fn fit_platt(score: &[f64], y: &[f64]) -> Result<Calibrator> {
     Ok(Calibrator::Platt { a, b })
 }
 
-/// Isotonic regression of `y` on `score` by pool-adjacent-violators (ties in `score` pooled first).
+/// Isotonic regression of `y` on `score` by pool-adjacent-violators (ties in `score` pooled first), each
+/// block's mean shrunk by one pseudo-row at the base rate.
 pub fn fit_isotonic(score: &[f64], y: &[f64]) -> Result<Calibrator> {
     check(score, y)?;
     let mut order: Vec<usize> = (0..score.len()).collect();
@@ -185,7 +188,13 @@ pub fn fit_isotonic(score: &[f64], y: &[f64]) -> Result<Calibrator> {
             pooled.push((s1 + s2, w1 + w2, k1 + k2));
         }
     }
-    let ys: Vec<f64> = pooled.iter().flat_map(|(s, w, k)| std::iter::repeat_n(s / w, *k)).collect();
+    let rate = y.iter().sum::<f64>() / y.len() as f64;
+    let mut ys: Vec<f64> =
+        pooled.iter().flat_map(|(s, w, k)| std::iter::repeat_n((s + rate) / (w + 1.0), *k)).collect();
+    // Shrinking can reorder neighbouring blocks of different sizes; keep the map non-decreasing.
+    for i in 1..ys.len() {
+        ys[i] = ys[i].max(ys[i - 1]);
+    }
     Ok(Calibrator::Isotonic { x: xs, y: ys })
 }
 
@@ -250,20 +259,22 @@ mod tests {
         let score = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let y = [1.0, 0.0, 0.0, 1.0, 0.0, 1.0];
         // By hand: 1 > 0 pools (1, 0) → 1/2; 1/2 > 0 pools (1, 0, 0) → 1/3; then 1 > 0 pools (1, 0) → 1/2;
-        // 1/2 <= 1 stops. Fitted: 1/3 1/3 1/3 1/2 1/2 1.
+        // 1/2 <= 1 stops: blocks (1 of 3), (1 of 2), (1 of 1). Shrunk by a pseudo-row at the rate r = 1/2:
+        // 1.5/4, 1.5/3, 1.5/2.
         let Calibrator::Isotonic { x, y: fitted } = fit_isotonic(&score, &y).unwrap() else { panic!() };
         assert_eq!(x, score.to_vec());
-        let third = 1.0 / 3.0;
-        assert_eq!(fitted, vec![third, third, third, 0.5, 0.5, 1.0]);
+        assert_eq!(fitted, vec![0.375, 0.375, 0.375, 0.5, 0.5, 0.75]);
         let c = Calibrator::Isotonic { x, y: fitted };
-        assert_eq!(c.apply(0.0), third);
-        assert!((c.apply(5.5) - 0.75).abs() < 1e-12);
-        assert_eq!(c.apply(9.0), 1.0);
+        assert_eq!(c.apply(0.0), 0.375);
+        assert!((c.apply(5.5) - 0.625).abs() < 1e-12);
+        assert_eq!(c.apply(9.0), 0.75);
     }
 
     #[test]
     fn ties_are_pooled() {
         let Calibrator::Isotonic { x, y } = fit_isotonic(&[1.0, 1.0, 2.0], &[1.0, 0.0, 1.0]).unwrap() else { panic!() };
-        assert_eq!((x, y), (vec![1.0, 2.0], vec![0.5, 1.0]));
+        // Blocks (1 of 2) and (1 of 1) at rate 2/3: (1 + 2/3) / 3 and (1 + 2/3) / 2.
+        assert_eq!(x, vec![1.0, 2.0]);
+        assert!((y[0] - 5.0 / 9.0).abs() < 1e-12 && (y[1] - 5.0 / 6.0).abs() < 1e-12, "{y:?}");
     }
 }
