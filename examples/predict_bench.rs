@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use accountscope::features::{Driver, FeatureConfig, FeatureInputs, FeatureTable, build_features};
-use accountscope::predict::{ChurnConfig, ChurnModel, Playbook};
+use accountscope::predict::{ChurnConfig, ChurnModel, ExpansionConfig, ExpansionModel, Playbook};
 use accountscope::{DemoConfig, Result, Table, generate};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Date32Type;
@@ -100,6 +100,7 @@ fn run() -> Result<()> {
     }
 
     tradeoff(&model, &test)?;
+    expansion(&train.table, &test)?;
     oracle(&demo.truth.accounts)?;
     reason_hits(&model, &test, &demo.truth.accounts)?;
 
@@ -246,5 +247,84 @@ fn oracle(truth: &Table) -> Result<()> {
     println!(
         "  oracle on the generator's decision probabilities (last decision per account): 80% recall needs p >= {tau:.3}, expected precision {precision:.3}"
     );
+    Ok(())
+}
+
+/// The expansion model: held-out AUC by horizon, the amount's error and interval coverage on the accounts
+/// that expanded, and the portfolio forecast against what happened, per evaluation snapshot.
+fn expansion(train: &Table, test: &Table) -> Result<()> {
+    let clock = Instant::now();
+    let model = ExpansionModel::fit(train, &ExpansionConfig::default())?;
+    println!("expansion: trained in {:.2} s", clock.elapsed().as_secs_f64());
+    let batch = test.concat()?;
+    let predicted = model.predict(test)?.concat()?;
+    let forecast = model.portfolio_forecast(test)?.concat()?;
+    let f64s = |b: &RecordBatch, name: &str| -> Vec<Option<f64>> {
+        b.column_by_name(name)
+            .and_then(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Float64).ok())
+            .map(|c| c.as_primitive::<arrow::datatypes::Float64Type>().iter().collect())
+            .unwrap_or_default()
+    };
+    let days: Vec<i32> = batch
+        .column_by_name("snapshot_date")
+        .map(|c| c.as_primitive::<Date32Type>().values().to_vec())
+        .unwrap_or_default();
+    for h in model.horizons() {
+        let hz = h.horizon;
+        let label = f64s(&batch, &format!("expansion_{hz}d"));
+        let actual = f64s(&batch, &format!("expansion_mrr_{hz}d"));
+        let p = f64s(&predicted, &format!("expansion_probability_{hz}d"));
+        let amount = f64s(&predicted, &format!("expansion_mrr_if_{hz}d"));
+        let low = f64s(&predicted, &format!("expansion_mrr_low_{hz}d"));
+        let high = f64s(&predicted, &format!("expansion_mrr_high_{hz}d"));
+        let rows: Vec<usize> = (0..label.len()).filter(|&i| label[i].is_some()).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let y: Vec<f64> = rows.iter().map(|&i| label[i].unwrap_or(0.0)).collect();
+        let s: Vec<f64> = rows.iter().map(|&i| p[i].unwrap_or(0.0)).collect();
+        let auc = accountscope::metrics::roc_auc(&y, &s, None).unwrap_or(f64::NAN);
+        let pos: Vec<usize> = rows.iter().copied().filter(|&i| label[i] == Some(1.0)).collect();
+        let err: f64 = pos.iter().map(|&i| (amount[i].unwrap_or(0.0) - actual[i].unwrap_or(0.0)).abs()).sum::<f64>();
+        let mean_actual: f64 = pos.iter().map(|&i| actual[i].unwrap_or(0.0)).sum::<f64>() / pos.len().max(1) as f64;
+        let inside = pos
+            .iter()
+            .filter(|&&i| {
+                let a = actual[i].unwrap_or(0.0);
+                low[i].unwrap_or(0.0) <= a && a <= high[i].unwrap_or(0.0)
+            })
+            .count();
+        // Portfolio: predicted sum per snapshot against the actual sum, for snapshots with every label known.
+        let fd = forecast
+            .column_by_name("snapshot_date")
+            .map(|c| c.as_primitive::<Date32Type>().values().to_vec())
+            .unwrap_or_default();
+        let fh = f64s(&forecast, "horizon_days");
+        let (fm, fl, fu) =
+            (f64s(&forecast, "expected_expansion_mrr"), f64s(&forecast, "low_80"), f64s(&forecast, "high_80"));
+        let (mut covered, mut snapshots, mut ape) = (0, 0, 0.0);
+        for k in 0..fd.len() {
+            if fh[k] != Some(f64::from(hz)) {
+                continue;
+            }
+            let of_day: Vec<usize> = (0..days.len()).filter(|&i| days[i] == fd[k]).collect();
+            if of_day.iter().any(|&i| label[i].is_none()) {
+                continue;
+            }
+            let truth: f64 = of_day.iter().map(|&i| actual[i].unwrap_or(0.0)).sum();
+            snapshots += 1;
+            covered += usize::from(fl[k].unwrap_or(0.0) <= truth && truth <= fu[k].unwrap_or(0.0));
+            ape += ((fm[k].unwrap_or(0.0) - truth) / truth.max(1.0)).abs();
+        }
+        println!(
+            "  {hz:>3}d: ROC AUC {auc:.4} on {} rows ({} expanded); amount MAE {:.0} (mean {:.0}), 80% interval holds {:.0}% of amounts; portfolio sum within its 80% interval on {covered}/{snapshots} snapshots, mean abs error {:.1}%",
+            rows.len(),
+            pos.len(),
+            err / pos.len().max(1) as f64,
+            mean_actual,
+            100.0 * inside as f64 / pos.len().max(1) as f64,
+            100.0 * ape / f64::from(snapshots.max(1))
+        );
+    }
     Ok(())
 }

@@ -140,7 +140,7 @@ fn select(batch: &RecordBatch, rows: &[usize]) -> Result<RecordBatch> {
 
 /// Orders `rows` by `time` (stable) and returns (train, holdout) with the latest `share` held out; rows
 /// sharing the cut-off time all go to the holdout, so no time is on both sides.
-fn split(
+pub(crate) fn split(
     batch: &RecordBatch,
     rows: Vec<usize>,
     time: Option<&str>,
@@ -169,6 +169,25 @@ fn split(
     }
 }
 
+/// Training and held-out datasets of `batch`: the feature columns (all but the label, time and excluded
+/// ones) at the `train` and `holdout` rows, categories learned from the training rows.
+pub(crate) fn datasets(
+    batch: &RecordBatch,
+    labels: &[Option<f64>],
+    columns: Columns<'_>,
+    (train, holdout): (&[usize], &[usize]),
+    params: &GbdtParams,
+) -> Result<(Dataset, Dataset)> {
+    let exclude: Vec<&str> = columns.exclude.iter().copied().chain([columns.label]).chain(columns.time).collect();
+    let keep: Vec<usize> =
+        (0..batch.num_columns()).filter(|&i| !exclude.contains(&batch.schema_ref().field(i).name().as_str())).collect();
+    let features_only = batch.project(&keep)?;
+    let y = |rows: &[usize]| rows.iter().map(|&r| labels[r].unwrap_or(0.0)).collect::<Vec<f64>>();
+    let train_features = Features::from_batch(&select(&features_only, train)?, &[], &params.categorical_features)?;
+    let holdout_features = Features::with_schema(&select(&features_only, holdout)?, train_features.info())?;
+    Ok((Dataset::new(train_features, y(train), None)?, Dataset::new(holdout_features, y(holdout), None)?))
+}
+
 impl BinaryClassifier {
     /// Trains on `batch` as `columns` say: rows with a label, the earlier part trains the trees, the
     /// held-out part stops them early, calibrates and sets the threshold.
@@ -191,18 +210,8 @@ impl BinaryClassifier {
                 ),
             ));
         }
-        let exclude: Vec<&str> = columns.exclude.iter().copied().chain([columns.label]).chain(columns.time).collect();
-        let keep: Vec<usize> = (0..batch.num_columns())
-            .filter(|&i| !exclude.contains(&batch.schema_ref().field(i).name().as_str()))
-            .collect();
-        let features_only = batch.project(&keep)?;
-        let y = |rows: &[usize]| rows.iter().map(|&r| labels[r].unwrap_or(0.0)).collect::<Vec<f64>>();
-        let train_features =
-            Features::from_batch(&select(&features_only, &train)?, &[], &config.gbdt.categorical_features)?;
-        let holdout_features = Features::with_schema(&select(&features_only, &holdout)?, train_features.info())?;
-        let (train_y, holdout_y) = (y(&train), y(&holdout));
-        let train_set = Dataset::new(train_features, train_y, None)?;
-        let valid_set = Dataset::new(holdout_features, holdout_y.clone(), None)?;
+        let (train_set, valid_set) = datasets(batch, &labels, columns, (&train, &holdout), &config.gbdt)?;
+        let holdout_y = valid_set.label.clone();
         let booster = Training::new(&config.gbdt, &train_set).with_validation(&valid_set).run()?;
         let raw = booster.predict(&valid_set.features, true)?;
         let calibrator = calibrate::fit(config.calibration, &raw, &holdout_y)?;

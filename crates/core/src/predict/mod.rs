@@ -1,5 +1,6 @@
 //! Predictions on point-in-time features: churn risk by horizon with calibrated probabilities, an
-//! operating threshold, reasons and recommended actions; the evaluation report shared by every model.
+//! operating threshold, reasons and recommended actions; expansion probability, amount and a portfolio
+//! forecast; the evaluation report shared by every model.
 //!
 //! Each model is a [`BinaryClassifier`]: our GBDT (`crate::gbdt`) trained on the earlier snapshots,
 //! early-stopped, calibrated (Platt or isotonic, chosen on held-out time) and given its threshold on the
@@ -10,10 +11,12 @@ pub mod calibrate;
 mod churn;
 mod classifier;
 pub mod evaluate;
+mod expansion;
 mod playbook;
 
 pub use calibrate::{Calibration, Calibrator};
 pub use churn::{ChurnConfig, ChurnModel, HorizonEvaluation};
 pub use classifier::{BinaryClassifier, ClassifierConfig, Columns, Reason};
 pub use evaluate::{CalibrationBin, Evaluation, LiftBin, ThresholdTarget, choose_threshold, evaluate};
+pub use expansion::{ExpansionConfig, ExpansionModel, HorizonExpansion};
 pub use playbook::{Play, Playbook};
