@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use accountscope::features::{Driver, FeatureConfig, FeatureInputs, FeatureTable, build_features};
-use accountscope::predict::{ChurnConfig, ChurnModel, ExpansionConfig, ExpansionModel, Playbook};
+use accountscope::predict::{
+    ChurnConfig, ChurnModel, ExpansionConfig, ExpansionModel, Playbook, known_at, snapshots_between,
+};
 use accountscope::{DemoConfig, Result, Table, generate};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Date32Type;
@@ -29,17 +31,6 @@ fn day(y: i32, m: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, 1).unwrap_or_default()
 }
 
-/// Rows of `table` whose snapshot falls in `from..to`.
-fn snapshots_between(table: &Table, from: NaiveDate, to: NaiveDate) -> Result<Table> {
-    let (lo, hi) = (accountscope::contracts::days_since_epoch(from), accountscope::contracts::days_since_epoch(to));
-    let batch = table.concat()?;
-    let days = batch.column_by_name("snapshot_date").map(|c| c.as_primitive::<Date32Type>().clone());
-    let days = days.ok_or_else(|| accountscope::Error::invalid("features", "no snapshot_date"))?;
-    let mask: arrow::array::BooleanArray = days.iter().map(|d| d.map(|d| d >= lo && d < hi)).collect();
-    let filtered = arrow::compute::filter_record_batch(&batch, &mask)?;
-    Ok(Table::from_batch(filtered))
-}
-
 fn run() -> Result<()> {
     let accounts = number("--demo", 2_000)?;
     let demo = generate(&DemoConfig::new(accounts, number("--seed", 2024)?))?;
@@ -53,11 +44,7 @@ fn run() -> Result<()> {
     println!("features: {accounts} accounts x 3 years, {rows} account-snapshots in {feature_secs:.2} s");
 
     // Training sees only labels known by the deployment date.
-    let known = FeatureConfig {
-        observed_until: Some(deploy.pred_opt().unwrap_or(deploy)),
-        ..FeatureConfig::monthly(day(2023, 4), day(2024, 12))
-    };
-    let train = build_features(&inputs, &known)?;
+    let train = known_at(&all.table, deploy)?;
     let clock = Instant::now();
     let config: ChurnConfig = match cli::arg("--config") {
         Some(json) => {
@@ -65,8 +52,8 @@ fn run() -> Result<()> {
         }
         None => ChurnConfig::default(),
     };
-    let model = ChurnModel::fit(&train.table, &config)?;
-    println!("training: 3 horizons on {} rows in {:.2} s", train.table.num_rows(), clock.elapsed().as_secs_f64());
+    let model = ChurnModel::fit(&train, &config)?;
+    println!("training: 3 horizons on {} rows in {:.2} s", train.num_rows(), clock.elapsed().as_secs_f64());
     for (h, m) in model.horizons() {
         let e = m.holdout();
         println!(
@@ -100,7 +87,7 @@ fn run() -> Result<()> {
     }
 
     tradeoff(&model, &test)?;
-    expansion(&train.table, &test)?;
+    expansion(&train, &test)?;
     oracle(&demo.truth.accounts)?;
     reason_hits(&model, &test, &demo.truth.accounts)?;
 

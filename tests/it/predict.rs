@@ -124,3 +124,38 @@ fn classifier_learns_a_known_signal_without_a_time_column() {
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     assert!((mean(&p) - mean(&y)).abs() < 0.02, "calibrated mean {} vs rate {}", mean(&p), mean(&y));
 }
+
+#[test]
+fn registry_round_trip_and_rolling_origin() {
+    let demo = large_demo();
+    let inputs = FeatureInputs::from_portfolio(&demo.portfolio);
+    let all = build_features(&inputs, &FeatureConfig::monthly(day(2023, 4), day(2025, 6))).unwrap();
+    let config = ChurnConfig { horizons: vec![30, 90], ..ChurnConfig::default() };
+    let folds = accountscope::predict::rolling_origin(&all.table, &config, &[day(2024, 7), day(2025, 1)], 90).unwrap();
+    assert_eq!(folds.len(), 2);
+    assert!(folds[0].train_rows < folds[1].train_rows, "later cut-offs train on more");
+    for f in &folds {
+        assert!(f.evaluations.iter().any(|h| h.horizon == 30 && h.evaluation.roc_auc > 0.85), "{f:?}");
+    }
+
+    // Known-at: nothing on or after the cut-off, no label that ends after it.
+    let known = accountscope::predict::known_at(&all.table, day(2024, 7)).unwrap().concat().unwrap();
+    let days = known.column_by_name("snapshot_date").unwrap().as_primitive::<arrow::datatypes::Date32Type>();
+    let churn90 = known.column_by_name("churn_90d").unwrap().as_boolean();
+    let cut = accountscope::contracts::days_since_epoch(day(2024, 7));
+    assert!((0..known.num_rows()).all(|i| days.value(i) < cut && (days.value(i) + 90 <= cut || churn90.is_null(i))));
+
+    let dir = tempfile::tempdir().unwrap();
+    let registry = accountscope::predict::Registry::open(dir.path()).unwrap();
+    let model = ChurnModel::fit(&accountscope::predict::known_at(&all.table, day(2025, 1)).unwrap(), &config).unwrap();
+    let card = registry.register("churn", &model, serde_json::json!({"auc": 0.9}), serde_json::json!({})).unwrap();
+    assert_eq!(card.version, 1);
+    registry.register("churn", &model, serde_json::json!({}), serde_json::json!({})).unwrap();
+    registry.promote("churn", 1).unwrap();
+    let (loaded, card): (ChurnModel, _) = registry.load("churn", None).unwrap();
+    assert_eq!(card.version, 1, "the champion loads by default");
+    assert!(loaded == model);
+    let err = registry.load::<accountscope::predict::ExpansionModel>("churn", Some(2)).unwrap_err();
+    assert!(err.to_string().contains("churn model"), "{err}");
+    assert!(registry.promote("churn", 7).is_err());
+}

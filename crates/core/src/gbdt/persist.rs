@@ -129,7 +129,7 @@ impl Booster {
     }
 
     /// Structural validation of a decoded model.
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         if self.features.is_empty() {
             return Err(bad("no features"));
         }

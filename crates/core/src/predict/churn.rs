@@ -161,7 +161,8 @@ impl ChurnModel {
         Ok(out)
     }
 
-    /// Evaluates every horizon on the rows of `features` that have its label.
+    /// Evaluates every horizon on the rows of `features` that have its label (horizons whose labelled rows
+    /// are all of one class, e.g. all censored, are left out).
     pub fn evaluate(&self, features: &Table) -> Result<Vec<HorizonEvaluation>> {
         self.check_version(features)?;
         let batch = features.concat()?;
@@ -171,6 +172,9 @@ impl ChurnModel {
             let labels = super::classifier::label_values(&batch, model.label())?;
             let (y, p): (Vec<f64>, Vec<f64>) =
                 labels.iter().zip(&probabilities[k]).filter_map(|(l, p)| l.map(|l| (l, *p))).unzip();
+            if !(y.contains(&0.0) && y.contains(&1.0)) {
+                continue;
+            }
             out.push(HorizonEvaluation {
                 horizon: *h,
                 evaluation: super::evaluate::evaluate(&y, &p, model.threshold())?,

@@ -111,6 +111,11 @@ impl ExpansionModel {
         Ok(Self { feature_set: feature_set(features), horizons })
     }
 
+    /// The feature-set version it was trained on.
+    pub fn feature_set(&self) -> &str {
+        &self.feature_set
+    }
+
     /// The models by horizon.
     pub fn horizons(&self) -> &[HorizonExpansion] {
         &self.horizons

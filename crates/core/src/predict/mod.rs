@@ -7,16 +7,24 @@
 //! later ones, with reasons from exact TreeSHAP turned into sentences by the feature definitions
 //! ([`crate::features::FEATURES`]). Method and measured results: `docs/predictions.md`.
 
+pub mod backtest;
 pub mod calibrate;
 mod churn;
 mod classifier;
+pub mod compare;
+pub mod drift;
 pub mod evaluate;
 mod expansion;
 mod playbook;
+mod registry;
 
+pub use backtest::{Fold, known_at, rolling_origin, snapshots_between};
 pub use calibrate::{Calibration, Calibrator};
 pub use churn::{ChurnConfig, ChurnModel, HorizonEvaluation};
 pub use classifier::{BinaryClassifier, ClassifierConfig, Columns, Reason};
+pub use compare::{Comparison, delong_test};
+pub use drift::{FeatureDrift, ReferenceProfile, RetrainDecision, RetrainPolicy};
 pub use evaluate::{CalibrationBin, Evaluation, LiftBin, ThresholdTarget, choose_threshold, evaluate};
 pub use expansion::{ExpansionConfig, ExpansionModel, HorizonExpansion};
 pub use playbook::{Play, Playbook};
+pub use registry::{ModelCard, Registrable, Registry};
