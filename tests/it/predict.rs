@@ -49,6 +49,20 @@ fn churn_model_ranks_later_snapshots_and_explains_them() {
         "flagged accounts have reasons and actions"
     );
 
+    // The engine's single-account call gives the row of the whole-portfolio table.
+    let engine = accountscope::Engine::new().unwrap();
+    engine.register_portfolio(&demo.portfolio).unwrap();
+    let first = flagged[0];
+    let id = risk.column_by_name("account_id").unwrap().as_string::<i32>().value(first).to_string();
+    let date =
+        risk.column_by_name("snapshot_date").unwrap().as_primitive::<arrow::datatypes::Date32Type>().value(first);
+    let as_of = NaiveDate::default() + chrono::TimeDelta::days(i64::from(date));
+    let one = engine.churn_risk(&model, &id, as_of, &Playbook::default()).unwrap().concat().unwrap();
+    assert_eq!(one.num_rows(), 1);
+    let p = one.column_by_name("churn_probability_90d").unwrap().as_primitive::<Float64Type>().value(0);
+    assert_eq!(p, p90.value(first), "{id} at {as_of}");
+    assert_eq!(one.column_by_name("reason_1").unwrap().as_string::<i32>().value(0), reason.value(first));
+
     // The same seed gives the same model.
     let again = ChurnModel::fit(&train.table, &config).unwrap();
     assert!(again == model, "training is deterministic");

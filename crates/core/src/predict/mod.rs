@@ -16,6 +16,7 @@ pub mod drift;
 pub mod evaluate;
 mod expansion;
 mod playbook;
+mod queries;
 mod registry;
 
 pub use backtest::{Fold, known_at, rolling_origin, snapshots_between};
