@@ -10,13 +10,14 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use accountscope::features::{Driver, FeatureConfig, FeatureInputs, FeatureTable, build_features};
+use accountscope::health::{HealthOptions, default_config, score_history};
 use accountscope::predict::{
     ChurnConfig, ChurnModel, ExpansionConfig, ExpansionModel, Playbook, known_at, snapshots_between,
 };
 use accountscope::{DemoConfig, Result, Table, generate};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Date32Type;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 #[path = "support/cli.rs"]
 mod cli;
@@ -34,14 +35,30 @@ fn day(y: i32, m: u32) -> NaiveDate {
 fn run() -> Result<()> {
     let accounts = number("--demo", 2_000)?;
     let demo = generate(&DemoConfig::new(accounts, number("--seed", 2024)?))?;
-    let inputs = FeatureInputs::from_portfolio(&demo.portfolio);
     let deploy = day(2025, 1);
+    let monthly = FeatureConfig::monthly(day(2023, 4), day(2025, 12));
 
     let clock = Instant::now();
-    let all: FeatureTable = build_features(&inputs, &FeatureConfig::monthly(day(2023, 4), day(2025, 12)))?;
+    let plain: FeatureTable = build_features(&FeatureInputs::from_portfolio(&demo.portfolio), &monthly)?;
     let feature_secs = clock.elapsed().as_secs_f64();
-    let rows = all.table.num_rows();
+    let rows = plain.table.num_rows();
     println!("features: {accounts} accounts x 3 years, {rows} account-snapshots in {feature_secs:.2} s");
+
+    // Weekly health scores over the three years, then the features again with them.
+    let engine = accountscope::Engine::new()?;
+    engine.register_portfolio(&demo.portfolio)?;
+    let clock = Instant::now();
+    let options =
+        HealthOptions { from: day(2023, 1), to: day(2025, 12).with_day(31).unwrap_or_default(), step_days: 7 };
+    let health = score_history(&engine, &default_config()?, &options)?.history;
+    let health_secs = clock.elapsed().as_secs_f64();
+    let clock = Instant::now();
+    let all = build_features(&FeatureInputs::from_portfolio(&demo.portfolio).with_health(&health), &monthly)?;
+    println!(
+        "weekly health history ({} rows) in {health_secs:.2} s; features with health in {:.2} s",
+        health.num_rows(),
+        clock.elapsed().as_secs_f64()
+    );
 
     // Training sees only labels known by the deployment date.
     let train = known_at(&all.table, deploy)?;
@@ -88,6 +105,7 @@ fn run() -> Result<()> {
 
     tradeoff(&model, &test)?;
     expansion(&train, &test)?;
+    trajectory(&all.table, &health, deploy)?;
     oracle(&demo.truth.accounts)?;
     reason_hits(&model, &test, &demo.truth.accounts)?;
 
@@ -311,6 +329,57 @@ fn expansion(train: &Table, test: &Table) -> Result<()> {
             mean_actual,
             100.0 * inside as f64 / pos.len().max(1) as f64,
             100.0 * ape / f64::from(snapshots.max(1))
+        );
+    }
+    Ok(())
+}
+
+/// The health trajectory: trained on snapshots and scores before the deployment date, evaluated on later
+/// snapshots: coverage of the 80% intervals and the median's absolute error, per horizon.
+fn trajectory(all: &Table, health: &Table, deploy: NaiveDate) -> Result<()> {
+    use accountscope::predict::{TrajectoryConfig, TrajectoryModel, health_targets};
+    let cut = accountscope::contracts::days_since_epoch(deploy);
+    let past = health.concat()?;
+    let dates = past.column_by_name("date").map(|c| c.as_primitive::<Date32Type>().clone());
+    let Some(dates) = dates else { return Ok(()) };
+    let mask: arrow::array::BooleanArray = dates.iter().map(|d| d.map(|d| d < cut)).collect();
+    let past = Table::from_batch(arrow::compute::filter_record_batch(&past, &mask)?);
+    let clock = Instant::now();
+    let config = TrajectoryConfig::default();
+    let model = TrajectoryModel::fit(&known_at(all, deploy)?, &past, &config)?;
+    println!("health trajectory: trained in {:.2} s", clock.elapsed().as_secs_f64());
+    let test = snapshots_between(all, deploy, day(2026, 1))?;
+    let batch = test.concat()?;
+    let targets = health_targets(&batch, health, &config.horizons)?;
+    let predicted = model.predict(&test)?.concat()?;
+    for (h, (kept, target)) in config.horizons.iter().zip(model.horizons().iter().zip(&targets)) {
+        let col = |name: String| {
+            predicted.column_by_name(&name).map(|c| c.as_primitive::<arrow::datatypes::Float64Type>().clone())
+        };
+        let (Some(mid), Some(low), Some(high)) =
+            (col(format!("health_{h}d")), col(format!("health_low_{h}d")), col(format!("health_high_{h}d")))
+        else {
+            continue;
+        };
+        let (mut n, mut inside, mut err) = (0usize, 0usize, 0.0);
+        for (i, t) in target.iter().enumerate() {
+            if let (Some(t), false) = (t, mid.is_null(i)) {
+                n += 1;
+                inside += usize::from(low.value(i) <= *t && *t <= high.value(i));
+                err += (mid.value(i) - t).abs();
+            }
+        }
+        let kind = match kept.forecaster {
+            accountscope::predict::Forecaster::QuantileGbdt { .. } => "quantile GBDT",
+            accountscope::predict::Forecaster::DampedTrend { .. } => "damped trend",
+        };
+        println!(
+            "  {h:>2}d: kept {kind} (held-out pinball {:.2} vs damped {:.2}, widening {:.1}); later snapshots: {n} points, 80% interval covers {:.1}%, median abs error {:.1} points",
+            kept.pinball[0],
+            kept.pinball[1],
+            kept.widening,
+            100.0 * inside as f64 / n.max(1) as f64,
+            err / n.max(1) as f64
         );
     }
     Ok(())

@@ -1,7 +1,9 @@
 //! Quickstart: generate the demo portfolio, write it to Parquet, query it with SQL, validate a raw (dirty)
 //! export and print its quality scorecard, then run the full trend pass and print the strongest seasonality
-//! by industry and the top leading indicators of churn, after the portfolio's health distribution, and
-//! last the most severe usage anomalies with their explanations.
+//! by industry and the top leading indicators of churn, after the portfolio's health distribution, the
+//! most severe usage anomalies with their explanations, and last the predictions: churn and expansion
+//! models trained on what was known at mid-2025, evaluated on the snapshots after it, then the ten
+//! riskiest accounts today with reasons and recommended actions and the top expansion opportunities.
 //!
 //! `cargo run --release --example quickstart -- [--accounts N] [--seed S] [--out DIR]`
 //! (defaults: 10,000 accounts, seed 42, `out/demo`).
@@ -10,8 +12,12 @@ use std::time::Instant;
 
 use accountscope::anomaly::{AnomalyConfig, detect};
 use accountscope::demo::{DirtyConfig, dirty, dirty_rules};
+use accountscope::features::{FeatureConfig, FeatureInputs, build_features};
 use accountscope::health::{HealthOptions, default_config, score_history};
 use accountscope::io::{Format, ReadOptions};
+use accountscope::predict::{
+    ChurnConfig, ChurnModel, ExpansionConfig, ExpansionModel, Playbook, known_at, snapshots_between,
+};
 use accountscope::trend::{AnalyzeConfig, ChurnIndicatorConfig, analyze, churn_indicators, seasonality_summary};
 use accountscope::validate::{ValidateOptions, Validator};
 use accountscope::{DemoConfig, Engine, Result, Table, TableKind, generate};
@@ -89,12 +95,14 @@ fn run() -> Result<()> {
     )?;
     println!("rules with failures:\n{}", failures.pretty()?);
 
-    // Health: weekly scores over the last year with the default scorecards, and today's distribution.
+    // Health: weekly scores over the three years with the default scorecards, and today's distribution.
     let t = Instant::now();
     let end = demo_config.end;
-    let options = HealthOptions { from: end - chrono::TimeDelta::days(364), to: end, step_days: 7 };
+    let options = HealthOptions { from: demo_config.start, to: end, step_days: 7 };
     let health = score_history(&engine, &default_config()?, &options)?;
     engine.register("health", &health.history)?;
+    // The name the prediction calls read health scores from.
+    engine.register("health_history", &health.history)?;
     let distribution = engine.sql(
         "SELECT band, COUNT(*) AS accounts, ROUND(AVG(score), 1) AS mean_score FROM health
          WHERE date = (SELECT MAX(date) FROM health) GROUP BY band ORDER BY mean_score",
@@ -106,6 +114,7 @@ fn run() -> Result<()> {
         t.elapsed(),
         distribution.pretty()?
     );
+    let health_history = health.history;
 
     // The full trend pass over every account's five usage metrics: seasonality, trend tests, change points.
     let t = Instant::now();
@@ -162,5 +171,65 @@ fn run() -> Result<()> {
          LIMIT 8",
     )?;
     println!("most severe anomalies:\n{}", severe.pretty()?);
+
+    predictions(&engine, &demo, &health_history)
+}
+
+/// Churn and expansion models on monthly point-in-time features: trained on what was known on 2025-07-01,
+/// evaluated on the snapshots after it; then today's ten riskiest accounts and top expansion opportunities.
+fn predictions(engine: &Engine, demo: &accountscope::Demo, health: &Table) -> Result<()> {
+    let day = |y, m| chrono::NaiveDate::from_ymd_opt(y, m, 1).unwrap_or_default();
+    let (deploy, today) = (day(2025, 7), day(2026, 1));
+    let t = Instant::now();
+    let inputs = FeatureInputs::from_portfolio(&demo.portfolio).with_health(health);
+    let features = build_features(&inputs, &FeatureConfig::monthly(day(2023, 4), day(2025, 12)))?;
+    println!("\nfeatures: {} account-snapshots in {:.2?}", features.table.num_rows(), t.elapsed());
+
+    let t = Instant::now();
+    let known = known_at(&features.table, deploy)?;
+    let churn = ChurnModel::fit(&known, &ChurnConfig { horizons: vec![30, 90], ..ChurnConfig::default() })?;
+    let expansion = ExpansionModel::fit(&known, &ExpansionConfig { horizons: vec![90], ..ExpansionConfig::default() })?;
+    println!(
+        "churn and expansion models trained on {} rows known at {deploy} in {:.2?}",
+        known.num_rows(),
+        t.elapsed()
+    );
+    let later = snapshots_between(&features.table, deploy, today)?;
+    for h in churn.evaluate(&later)? {
+        let e = &h.evaluation;
+        println!(
+            "  churn within {:>2} days, snapshots from {deploy}: ROC AUC {:.3}, PR AUC {:.3}, Brier {:.4}; at threshold {:.2}: precision {:.2}, recall {:.2}; top decile holds {:.0}% of churners",
+            h.horizon,
+            e.roc_auc,
+            e.pr_auc,
+            e.brier,
+            e.threshold,
+            e.precision,
+            e.recall,
+            100.0 * e.lift.first().map_or(0.0, |l| l.cumulative_recall)
+        );
+    }
+
+    let t = Instant::now();
+    let risk = churn.predict(&engine.features_at(today, None)?.table, &Playbook::default())?;
+    engine.register("churn_risk", &risk)?;
+    let riskiest = engine.sql(
+        "SELECT r.account_id, a.name, ROUND(r.churn_probability_90d, 3) AS p_churn_90d,
+                concat_ws('; ', r.reason_1, r.reason_2, r.reason_3) AS reasons,
+                concat_ws(' / ', r.action_1, r.action_2) AS actions
+         FROM churn_risk r JOIN accounts a USING (account_id)
+         ORDER BY r.churn_probability_90d DESC, r.account_id LIMIT 10",
+    )?;
+    println!("\nten riskiest accounts on {today} (scored in {:.2?}):\n{}", t.elapsed(), riskiest.pretty()?);
+
+    let opportunities = engine.expansion_opportunities(&expansion, today, 90, 10)?;
+    engine.register("expansion_opportunities", &opportunities)?;
+    let top = engine.sql(
+        "SELECT o.account_id, a.name, ROUND(o.expansion_probability_90d, 3) AS p_expand_90d,
+                ROUND(o.expansion_mrr_if_90d, 0) AS added_mrr_if, ROUND(o.expected_expansion_mrr_90d, 0) AS expected_mrr
+         FROM expansion_opportunities o JOIN accounts a USING (account_id)
+         ORDER BY o.expected_expansion_mrr_90d DESC",
+    )?;
+    println!("top expansion opportunities over the next 90 days:\n{}", top.pretty()?);
     Ok(())
 }

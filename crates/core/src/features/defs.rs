@@ -162,7 +162,7 @@ pub const FEATURES: &[FeatureDef] = &[
         Adoption,
         Change,
         "least-squares slope of active users over 90 days, as a share of the mean per 30 days",
-        "active users trending {v} a month",
+        "active users trending {v} of their 90-day mean a month",
     ),
     def(
         "seat_utilisation_30",

@@ -18,6 +18,7 @@ mod expansion;
 mod playbook;
 mod queries;
 mod registry;
+mod trajectory;
 
 pub use backtest::{Fold, known_at, rolling_origin, snapshots_between};
 pub use calibrate::{Calibration, Calibrator};
@@ -29,3 +30,4 @@ pub use evaluate::{CalibrationBin, Evaluation, LiftBin, ThresholdTarget, choose_
 pub use expansion::{ExpansionConfig, ExpansionModel, HorizonExpansion};
 pub use playbook::{Play, Playbook};
 pub use registry::{ModelCard, Registrable, Registry};
+pub use trajectory::{Forecaster, HorizonTrajectory, TrajectoryConfig, TrajectoryModel, health_targets};
