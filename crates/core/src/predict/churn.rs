@@ -84,6 +84,22 @@ pub(crate) fn feature_set(table: &Table) -> String {
     table.schema().metadata().get(VERSION_KEY).cloned().unwrap_or_else(|| "custom".into())
 }
 
+/// A table declaring another feature-set version than `expected` is an error; a table declaring none
+/// (e.g. after a round trip through pandas) is accepted and its columns checked by the trees' schema.
+pub(crate) fn check_feature_set(expected: &str, features: &Table, what: &str) -> Result<()> {
+    let found = feature_set(features);
+    if found != "custom" && found != expected {
+        return Err(Error::Schema {
+            context: what.into(),
+            message: format!(
+                "the model was trained on feature set '{expected}' but the table has '{found}' (this library writes '{}')",
+                FEATURE_SET_VERSION
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Columns that are ids or labels, not features.
 pub(crate) fn non_features(batch: &RecordBatch) -> Vec<String> {
     batch
@@ -132,17 +148,7 @@ impl ChurnModel {
     }
 
     fn check_version(&self, features: &Table) -> Result<()> {
-        let found = feature_set(features);
-        if found != self.feature_set {
-            return Err(Error::Schema {
-                context: "churn features".into(),
-                message: format!(
-                    "the model was trained on feature set '{}' but the table has '{found}' (this library writes '{}')",
-                    self.feature_set, FEATURE_SET_VERSION
-                ),
-            });
-        }
-        Ok(())
+        check_feature_set(&self.feature_set, features, "churn features")
     }
 
     /// Probability of churn within each horizon for every row, made monotone: `p[h]` is the largest of the

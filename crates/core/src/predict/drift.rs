@@ -2,8 +2,10 @@
 //! reference shares, the missing share, a deterministic sample of values), the population stability
 //! index (PSI, Siddiqi 2006: Σ (a − e) ln(a / e) over the reference bins plus a missing bin, empty bins
 //! floored at 1e-4) and the two-sample Kolmogorov-Smirnov test (statistic as scipy's `ks_2samp`, p-value
-//! from the asymptotic Kolmogorov distribution as its `method="asymp"`; statrs has no Kolmogorov
-//! distribution, so its series is summed here), and a retrain policy over drift, performance and age.
+//! from the Kolmogorov limit distribution at `sqrt(nm/(n+m)) D`, as R's `ks.test` for large samples —
+//! scipy's `method="asymp"` uses the finite-n `kstwo` instead, a few percent apart; statrs has no
+//! Kolmogorov distribution, so its series is summed here), and a retrain policy over drift, performance
+//! and age.
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;

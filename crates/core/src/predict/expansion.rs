@@ -12,7 +12,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Schema};
 use serde::{Deserialize, Serialize};
 
-use super::churn::{feature_set, non_features};
+use super::churn::{check_feature_set, feature_set, non_features};
 use super::classifier::{BinaryClassifier, ClassifierConfig, Columns, datasets, label_values, split};
 use crate::error::{Error, Result};
 use crate::gbdt::{Booster, GbdtParams, Objective, Training};
@@ -125,16 +125,7 @@ impl ExpansionModel {
     /// amount, low and high.
     #[allow(clippy::type_complexity)]
     fn components(&self, features: &Table) -> Result<(RecordBatch, Vec<[Vec<f64>; 4]>)> {
-        let found = feature_set(features);
-        if found != self.feature_set {
-            return Err(Error::Schema {
-                context: "expansion features".into(),
-                message: format!(
-                    "the model was trained on feature set '{}', the table has '{found}'",
-                    self.feature_set
-                ),
-            });
-        }
+        check_feature_set(&self.feature_set, features, "expansion features")?;
         let batch = features.concat()?;
         let mut out: Vec<[Vec<f64>; 4]> = Vec::new();
         for h in &self.horizons {

@@ -21,7 +21,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Schema};
 use serde::{Deserialize, Serialize};
 
-use super::churn::{feature_set, non_features};
+use super::churn::{check_feature_set, feature_set, non_features};
 use super::classifier::{Columns, datasets, split};
 use crate::error::{Error, Result};
 use crate::gbdt::{Booster, GbdtParams, Objective, Training};
@@ -316,16 +316,7 @@ impl TrajectoryModel {
     /// (the red probability at the first horizon on or after that day). Rows without a health score get
     /// nulls.
     pub fn predict(&self, features: &Table) -> Result<Table> {
-        let found = feature_set(features);
-        if found != self.feature_set {
-            return Err(Error::Schema {
-                context: "trajectory features".into(),
-                message: format!(
-                    "the model was trained on feature set '{}', the table has '{found}'",
-                    self.feature_set
-                ),
-            });
-        }
+        check_feature_set(&self.feature_set, features, "trajectory features")?;
         let batch = features.concat()?;
         let (score, change) = (floats(&batch, "health_score")?, floats(&batch, "health_change_30")?);
         let slope: Vec<f64> = change.iter().map(|c| c / 30.0).collect();
