@@ -35,21 +35,27 @@ pub struct ClassifierConfig {
     pub threshold: ThresholdTarget,
 }
 
+/// The trees of the prediction models: learning rate 0.1, up to 300 rounds early-stopped after 30, 15
+/// leaves, 40 rows per leaf, 80% feature and row sampling, L2 1.
+pub(crate) fn default_trees() -> GbdtParams {
+    GbdtParams {
+        learning_rate: 0.1,
+        num_iterations: 300,
+        num_leaves: 15,
+        min_data_in_leaf: 40,
+        feature_fraction: 0.8,
+        bagging_fraction: 0.8,
+        bagging_freq: 1,
+        lambda_l2: 1.0,
+        early_stopping_round: Some(30),
+        ..GbdtParams::default()
+    }
+}
+
 impl Default for ClassifierConfig {
     fn default() -> Self {
         Self {
-            gbdt: GbdtParams {
-                learning_rate: 0.1,
-                num_iterations: 300,
-                num_leaves: 15,
-                min_data_in_leaf: 40,
-                feature_fraction: 0.8,
-                bagging_fraction: 0.8,
-                bagging_freq: 1,
-                lambda_l2: 1.0,
-                early_stopping_round: Some(30),
-                ..GbdtParams::default()
-            },
+            gbdt: default_trees(),
             calibration: Calibration::Auto,
             holdout_share: 0.2,
             threshold: ThresholdTarget::default(),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::error::{Error, Result};
+use crate::trend::correlation::ranks;
 
 /// The outcome of [`delong_test`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -31,31 +32,11 @@ pub struct Comparison {
     pub challenger_better: bool,
 }
 
-/// Midranks of `x` (ties share the mean of their ranks, ranks from 1).
-fn midranks(x: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..x.len()).collect();
-    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
-    let mut ranks = vec![0.0; x.len()];
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && x[order[j + 1]] == x[order[i]] {
-            j += 1;
-        }
-        let rank = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &order[i..=j] {
-            ranks[k] = rank;
-        }
-        i = j + 1;
-    }
-    ranks
-}
-
 /// AUC and the placement values of positives (V10) and negatives (V01) of one score vector.
 pub(crate) fn placements(pos: &[f64], neg: &[f64]) -> (f64, Vec<f64>, Vec<f64>) {
     let (m, n) = (pos.len() as f64, neg.len() as f64);
     let all: Vec<f64> = pos.iter().chain(neg).copied().collect();
-    let (tz, tx, ty) = (midranks(&all), midranks(pos), midranks(neg));
+    let (tz, tx, ty) = (ranks(&all), ranks(pos), ranks(neg));
     let auc = tz[..pos.len()].iter().sum::<f64>() / (m * n) - (m + 1.0) / (2.0 * n);
     let v10: Vec<f64> = (0..pos.len()).map(|i| (tz[i] - tx[i]) / n).collect();
     let v01: Vec<f64> = (0..neg.len()).map(|j| 1.0 - (tz[pos.len() + j] - ty[j]) / m).collect();

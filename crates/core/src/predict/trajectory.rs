@@ -45,17 +45,8 @@ pub struct TrajectoryConfig {
 
 impl Default for TrajectoryConfig {
     fn default() -> Self {
-        let gbdt = GbdtParams {
-            learning_rate: 0.1,
-            num_iterations: 300,
-            num_leaves: 15,
-            min_data_in_leaf: 40,
-            feature_fraction: 0.8,
-            bagging_fraction: 0.8,
-            bagging_freq: 1,
-            early_stopping_round: Some(30),
-            ..GbdtParams::default()
-        };
+        // The classifiers' trees without the L2 penalty (quantile leaves are refitted to residual quantiles).
+        let gbdt = GbdtParams { lambda_l2: 0.0, ..super::classifier::default_trees() };
         Self { horizons: vec![30, 60, 90], coverage: 0.8, gbdt, holdout_share: 0.3, red_below: 40.0 }
     }
 }
