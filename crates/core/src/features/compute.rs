@@ -112,14 +112,24 @@ fn months_between(a: i32, b: i32) -> i32 {
     (b.year() - a.year()) * 12 + b.month() as i32 - a.month() as i32
 }
 
+/// The calendar date of an epoch day, clamped to chrono's range (Date32 reaches further).
 fn epoch(day: i32) -> chrono::NaiveDate {
-    chrono::NaiveDate::default() + chrono::TimeDelta::days(i64::from(day))
+    let origin = chrono::NaiveDate::default();
+    origin.checked_add_signed(chrono::TimeDelta::days(i64::from(day))).unwrap_or(if day < 0 {
+        chrono::NaiveDate::MIN
+    } else {
+        chrono::NaiveDate::MAX
+    })
 }
 
+/// `day` plus whole months (end of month clamped); at the end of chrono's range, one day later so that
+/// callers stepping forward always advance.
 fn add_months(day: i32, months: i32) -> i32 {
     let d = epoch(day);
-    let moved = d.checked_add_months(chrono::Months::new(months.max(1) as u32)).unwrap_or(d);
-    crate::contracts::days_since_epoch(moved)
+    match d.checked_add_months(chrono::Months::new(months.max(1) as u32)) {
+        Some(moved) => crate::contracts::days_since_epoch(moved).max(day.saturating_add(1)),
+        None => day.saturating_add(1).max(day),
+    }
 }
 
 /// The contract term in months as the revenue events before `t` show it: the gap between the last two
@@ -154,7 +164,7 @@ pub(crate) fn numeric_features(h: &History, usage: &UsagePrefix<'_>, t: i32, out
     let term = contract_term(h, rev_end, h.start);
     let last_renewal = revenue.iter().rev().find(|r| r.kind == EventKind::Renewal).map_or(h.start, |r| r.day);
     let mut next = add_months(last_renewal, term);
-    while next < t {
+    while next < t && next < i32::MAX {
         next = add_months(next, term);
     }
     out.extend([
@@ -273,4 +283,20 @@ pub(crate) fn labels(h: &History, t: i32, horizon: i32, observed_until: i32) -> 
     let churned = h.churn.is_some_and(|c| c >= t && c < end);
     let within = h.expansions.iter().filter(|e| e.0 >= t && e.0 < end);
     Some((churned, within.clone().next().is_some(), within.map(|e| e.1).sum()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_steps_survive_extreme_dates() {
+        // 2024-01-31 + 1 month is 2024-02-29 (end of month clamped).
+        let jan31 = crate::contracts::days_since_epoch(chrono::NaiveDate::from_ymd_opt(2024, 1, 31).unwrap());
+        assert_eq!(epoch(add_months(jan31, 1)), chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+        assert!(add_months(i32::MAX - 1, 12) > i32::MAX - 1);
+        assert!(add_months(i32::MIN, 12) > i32::MIN);
+        // Out of chrono's range the dates clamp instead of panicking.
+        assert!(months_between(i32::MIN, i32::MAX) > 0);
+    }
 }
