@@ -211,3 +211,14 @@ fn trajectory_intervals_cover_later_scores() {
     let red = predicted.column_by_name("red_by").unwrap();
     assert!(red.null_count() < red.len(), "some accounts are forecast to turn red");
 }
+
+#[test]
+fn a_table_without_labels_is_a_named_error() {
+    let demo = crate::common::small_demo();
+    let inputs = FeatureInputs::from_portfolio(&demo.portfolio);
+    // Every 365-day label is censored: the horizon runs past the data.
+    let features = build_features(&inputs, &FeatureConfig::monthly(day(2025, 11), day(2025, 12))).unwrap();
+    let config = ChurnConfig { horizons: vec![365], primary_horizon: 365, ..ChurnConfig::default() };
+    let err = ChurnModel::fit(&features.table, &config).unwrap_err();
+    assert!(err.to_string().contains("labelled rows"), "{err}");
+}

@@ -154,6 +154,9 @@ pub(crate) fn split(
     seed: u64,
 ) -> Result<(Vec<usize>, Vec<usize>)> {
     let mut rows = rows;
+    if rows.len() < 2 {
+        return Err(Error::invalid("classifier input", format!("{} labelled rows: at least 2 are needed", rows.len())));
+    }
     match time {
         Some(name) => {
             let t = crate::trend::series::time_in_days(column(batch, name, "classifier input")?, name)?;
