@@ -264,7 +264,8 @@ impl Engine {
 }
 
 /// A SQL string literal (single quotes doubled).
-fn sql_text(value: &str) -> String {
+/// `value` as a SQL text literal.
+pub(crate) fn sql_text(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 

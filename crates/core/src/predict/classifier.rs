@@ -15,7 +15,7 @@ use super::calibrate::{self, Calibration, Calibrator};
 use super::evaluate::{Evaluation, ThresholdTarget, choose_threshold, evaluate};
 use crate::error::{Error, Result};
 use crate::features::{Driver, FEATURES, feature_index};
-use crate::gbdt::{Booster, Dataset, FeatureKind, Features, GbdtParams, Training};
+use crate::gbdt::{Booster, Dataset, FeatureInfo, FeatureKind, Features, GbdtParams, Training};
 use crate::table::column;
 
 /// How a [`BinaryClassifier`] is trained. Deserializes from JSON (missing fields take the defaults).
@@ -144,6 +144,25 @@ fn select(batch: &RecordBatch, rows: &[usize]) -> Result<RecordBatch> {
     Ok(take_record_batch(batch, &indices)?)
 }
 
+/// The columns of `batch` a model with features `info` reads, in its order (extra columns are ignored; a
+/// missing or re-typed feature is an error naming it).
+pub(crate) fn model_features(batch: &RecordBatch, info: &[FeatureInfo]) -> Result<Features> {
+    let mut keep = Vec::with_capacity(info.len());
+    for f in info {
+        match batch.schema_ref().index_of(&f.name) {
+            Ok(i) => keep.push(i),
+            Err(_) => {
+                return Err(Error::MissingColumns {
+                    table: "model input".into(),
+                    missing: vec![f.name.clone()],
+                    present: batch.schema_ref().fields().iter().map(|f| f.name().clone()).collect(),
+                });
+            }
+        }
+    }
+    Features::with_schema(&batch.project(&keep)?, info)
+}
+
 /// Orders `rows` by `time` (stable) and returns (train, holdout) with the latest `share` held out; rows
 /// sharing the cut-off time all go to the holdout, so no time is on both sides.
 pub(crate) fn split(
@@ -270,26 +289,17 @@ impl BinaryClassifier {
     /// The model's feature columns of `batch` (extra columns are ignored; a missing or re-typed feature is
     /// an error naming it).
     pub fn features(&self, batch: &RecordBatch) -> Result<Features> {
-        let info = self.booster.features();
-        let mut keep = Vec::with_capacity(info.len());
-        for f in info {
-            match batch.schema_ref().index_of(&f.name) {
-                Ok(i) => keep.push(i),
-                Err(_) => {
-                    return Err(Error::MissingColumns {
-                        table: "classifier input".into(),
-                        missing: vec![f.name.clone()],
-                        present: batch.schema_ref().fields().iter().map(|f| f.name().clone()).collect(),
-                    });
-                }
-            }
-        }
-        Features::with_schema(&batch.project(&keep)?, info)
+        model_features(batch, self.booster.features())
     }
 
     /// Calibrated probabilities of every row of `batch`.
     pub fn predict_proba(&self, batch: &RecordBatch) -> Result<Vec<f64>> {
-        let raw = self.booster.predict(&self.features(batch)?, true)?;
+        self.predict_proba_features(&self.features(batch)?)
+    }
+
+    /// Calibrated probabilities of features already read with [`Self::features`].
+    pub fn predict_proba_features(&self, features: &Features) -> Result<Vec<f64>> {
+        let raw = self.booster.predict(features, true)?;
         Ok(raw.iter().map(|s| self.calibrator.apply(*s)).collect())
     }
 

@@ -7,13 +7,11 @@
 //! Kolmogorov distribution, so its series is summed here), and a retrain policy over drift, performance
 //! and age.
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, Float64Type};
+use arrow::array::{Array, RecordBatch};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::table::column;
+use crate::table::{column, numeric_column};
 
 /// Reference values kept per feature for the KS test.
 const SAMPLE: usize = 5_000;
@@ -56,8 +54,7 @@ pub struct FeatureDrift {
 }
 
 fn values(batch: &RecordBatch, name: &str) -> Result<(Vec<f64>, usize)> {
-    let array = cast(column(batch, name, "drift input")?, &DataType::Float64)?;
-    let array = array.as_primitive::<Float64Type>();
+    let array = numeric_column(batch, name, "drift input")?;
     let mut present: Vec<f64> = array.iter().flatten().filter(|v| v.is_finite()).collect();
     present.sort_by(f64::total_cmp);
     Ok((present, array.len()))

@@ -8,15 +8,14 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, RecordBatch};
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Schema};
+use arrow::datatypes::{DataType, Date32Type, Field, Schema};
 use serde::{Deserialize, Serialize};
 
 use super::churn::{check_feature_set, feature_set, non_features};
 use super::classifier::{BinaryClassifier, ClassifierConfig, Columns, datasets, label_values, split};
 use crate::error::{Error, Result};
 use crate::gbdt::{Booster, GbdtParams, Objective, Training};
-use crate::table::{Table, column};
+use crate::table::{Table, column, numeric_column};
 
 /// z of the 90% quantile of the standard normal: an 80% central interval is ±1.2816 σ.
 const Z80: f64 = 1.281_551_565_544_600_5;
@@ -64,8 +63,7 @@ pub struct ExpansionModel {
 }
 
 fn amounts(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>> {
-    let values = cast(column(batch, name, "expansion features")?, &DataType::Float64)?;
-    Ok(values.as_primitive::<Float64Type>().iter().collect())
+    Ok(numeric_column(batch, name, "expansion features")?.iter().collect())
 }
 
 impl ExpansionModel {
@@ -130,7 +128,7 @@ impl ExpansionModel {
         let mut out: Vec<[Vec<f64>; 4]> = Vec::new();
         for h in &self.horizons {
             let features = h.classifier.features(&batch)?;
-            let mut p = h.classifier.predict_proba(&batch)?;
+            let mut p = h.classifier.predict_proba_features(&features)?;
             if let Some(prev) = out.last() {
                 p.iter_mut().zip(&prev[0]).for_each(|(v, before)| *v = v.max(*before));
             }

@@ -7,15 +7,10 @@ use arrow::datatypes::Float64Type;
 use chrono::NaiveDate;
 
 use super::{ChurnModel, ExpansionModel, Playbook};
-use crate::engine::Engine;
+use crate::engine::{Engine, sql_text};
 use crate::error::{Error, Result};
 use crate::features::{FeatureConfig, FeatureInputs, FeatureTable, build_features};
 use crate::table::{Table, column};
-
-/// SQL text literal.
-fn quoted(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
 
 impl Engine {
     /// Point-in-time features (no labels) of every account — or of `account_id` only — at `as_of`, from
@@ -26,7 +21,7 @@ impl Engine {
         let registered = self.tables();
         let read = |name: &str| -> Result<Table> {
             match account_id {
-                Some(id) => self.sql(&format!("SELECT * FROM {name} WHERE account_id = {}", quoted(id))),
+                Some(id) => self.sql(&format!("SELECT * FROM {name} WHERE account_id = {}", sql_text(id))),
                 None => self.table(name),
             }
         };

@@ -22,10 +22,10 @@ use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Schema};
 use serde::{Deserialize, Serialize};
 
 use super::churn::{check_feature_set, feature_set, non_features};
-use super::classifier::{Columns, datasets, split};
+use super::classifier::{Columns, datasets, model_features, split};
 use crate::error::{Error, Result};
 use crate::gbdt::{Booster, GbdtParams, Objective, Training};
-use crate::table::{Table, column};
+use crate::table::{Table, column, numeric_column};
 
 /// How the trajectory model is trained. Deserializes from JSON (missing fields take the defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,8 +94,7 @@ pub struct TrajectoryModel {
 }
 
 fn floats(batch: &RecordBatch, name: &str) -> Result<Vec<f64>> {
-    let values = cast(column(batch, name, "trajectory features")?, &DataType::Float64)?;
-    Ok(values.as_primitive::<Float64Type>().iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    Ok(numeric_column(batch, name, "trajectory features")?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }
 
 /// Per row of `batch` and horizon, the health score on the last scored day at or before `snapshot + h`
@@ -327,14 +326,7 @@ impl TrajectoryModel {
         let mut red: Vec<Vec<f64>> = Vec::new();
         for h in &self.horizons {
             let features = match &h.forecaster {
-                Forecaster::QuantileGbdt { models } => {
-                    let info = models[0].features();
-                    let keep = info
-                        .iter()
-                        .map(|f| batch.schema_ref().index_of(&f.name))
-                        .collect::<std::result::Result<Vec<_>, _>>()?;
-                    Some(crate::gbdt::Features::with_schema(&batch.project(&keep)?, info)?)
-                }
+                Forecaster::QuantileGbdt { models } => Some(model_features(&batch, models[0].features())?),
                 Forecaster::DampedTrend { .. } => None,
             };
             let q = h.forecaster.quantiles(features.as_ref(), &score, &slope, h.horizon)?;
