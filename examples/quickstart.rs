@@ -3,7 +3,8 @@
 //! by industry and the top leading indicators of churn, after the portfolio's health distribution, the
 //! most severe usage anomalies with their explanations, and last the predictions: churn and expansion
 //! models trained on what was known at mid-2025, evaluated on the snapshots after it, then the ten
-//! riskiest accounts today with reasons and recommended actions and the top expansion opportunities.
+//! riskiest accounts today with reasons and recommended actions and the top expansion opportunities; and
+//! finally the executive summary and the riskiest account's CSM report in JSON, HTML, Excel and PDF.
 //!
 //! `cargo run --release --example quickstart -- [--accounts N] [--seed S] [--out DIR]`
 //! (defaults: 10,000 accounts, seed 42, `out/demo`).
@@ -18,6 +19,8 @@ use accountscope::io::{Format, ReadOptions};
 use accountscope::predict::{
     ChurnConfig, ChurnModel, ExpansionConfig, ExpansionModel, Playbook, known_at, snapshots_between,
 };
+use accountscope::privacy::{Privacy, PrivacyPolicy};
+use accountscope::report::{self, Filters, ReportFormat, ReportOptions, ReportSpec};
 use accountscope::trend::{AnalyzeConfig, ChurnIndicatorConfig, analyze, churn_indicators, seasonality_summary};
 use accountscope::validate::{ValidateOptions, Validator};
 use accountscope::{DemoConfig, Engine, Result, Table, TableKind, generate};
@@ -172,12 +175,12 @@ fn run() -> Result<()> {
     )?;
     println!("most severe anomalies:\n{}", severe.pretty()?);
 
-    predictions(&engine, &demo, &health_history)
+    predictions(&engine, &demo, &health_history, &out)
 }
 
 /// Churn and expansion models on monthly point-in-time features: trained on what was known on 2025-07-01,
 /// evaluated on the snapshots after it; then today's ten riskiest accounts and top expansion opportunities.
-fn predictions(engine: &Engine, demo: &accountscope::Demo, health: &Table) -> Result<()> {
+fn predictions(engine: &Engine, demo: &accountscope::Demo, health: &Table, out: &str) -> Result<()> {
     let day = |y, m| chrono::NaiveDate::from_ymd_opt(y, m, 1).unwrap_or_default();
     let (deploy, today) = (day(2025, 7), day(2026, 1));
     let t = Instant::now();
@@ -211,8 +214,11 @@ fn predictions(engine: &Engine, demo: &accountscope::Demo, health: &Table) -> Re
     }
 
     let t = Instant::now();
-    let risk = churn.predict(&engine.features_at(today, None)?.table, &Playbook::default())?;
+    let current = engine.features_at(today, None)?.table;
+    let risk = churn.predict(&current, &Playbook::default())?;
     engine.register("churn_risk", &risk)?;
+    // Every account's expansion forecast: the executive report's pipeline reads it.
+    engine.register("expansion_forecast", &expansion.predict(&current)?)?;
     let riskiest = engine.sql(
         "SELECT r.account_id, a.name, ROUND(r.churn_probability_90d, 3) AS p_churn_90d,
                 concat_ws('; ', r.reason_1, r.reason_2, r.reason_3) AS reasons,
@@ -231,5 +237,31 @@ fn predictions(engine: &Engine, demo: &accountscope::Demo, health: &Table) -> Re
          ORDER BY o.expected_expansion_mrr_90d DESC",
     )?;
     println!("top expansion opportunities over the next 90 days:\n{}", top.pretty()?);
+    reports(engine, today, out)
+}
+
+/// The executive summary and the report on the riskiest account, in all four formats. The executive
+/// version is prepared for the `executive` role, so CSM names and contact e-mails are masked.
+fn reports(engine: &Engine, today: chrono::NaiveDate, out: &str) -> Result<()> {
+    let t = Instant::now();
+    let privacy = Privacy::new(PrivacyPolicy::default(), b"quickstart-demo-key-not-secret".to_vec())?;
+    let as_of = ReportOptions { as_of: Some(today), ..ReportOptions::default() };
+    let executive = report::build(engine, &ReportSpec::template("executive")?, &as_of, &privacy)?;
+    let dir = format!("{out}/reports");
+    let mut paths = executive.write(&dir, "executive", &ReportFormat::ALL)?;
+    let riskiest =
+        engine.sql("SELECT account_id FROM churn_risk ORDER BY churn_probability_90d DESC, account_id LIMIT 1")?;
+    let account = match riskiest.concat()?.columns().first().map(report::cells).and_then(|c| c.into_iter().next()) {
+        Some(report::Cell::Text(id)) => id,
+        _ => return Ok(()),
+    };
+    let filters = Filters { account_id: Some(account.clone()), ..Filters::default() };
+    let options = ReportOptions { filters, ..as_of };
+    let csm = report::build(engine, &ReportSpec::template("csm")?, &options, &privacy)?;
+    paths.extend(csm.write(&dir, &format!("account-{account}"), &ReportFormat::ALL)?);
+    println!("\nreports (executive summary and account {account}) in {:.2?}:", t.elapsed());
+    for p in paths {
+        println!("  {}", p.display());
+    }
     Ok(())
 }

@@ -17,12 +17,22 @@ cargo build --workspace --all-targets
 step "Rust tests (unit, integration, doc tests including the README example)"
 cargo test --workspace
 
+step "report readers: headless Chromium and poppler (pdfinfo, pdftotext)"
+if ! command -v chromium > /dev/null || ! command -v pdftotext > /dev/null; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q > /dev/null
+  $SUDO apt-get install -y -q --no-install-recommends chromium poppler-utils > /dev/null
+fi
+
 step "Python environment (.venv)"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet "maturin>=1.16,<2" "pytest>=8" "pyarrow>=14" "pandas>=2.2" "polars>=1.0" "mypy>=1.10" scikit-learn statsmodels
+.venv/bin/python -m pip install --quiet "maturin>=1.16,<2" "pytest>=8" "pyarrow>=14" "pandas>=2.2" "polars>=1.0" "mypy>=1.10" scikit-learn statsmodels \
+  "jsonschema>=4.18" "openpyxl>=3.1"
 
 step "Python extension (dev profile, shared target dir)"
 VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH" .venv/bin/maturin develop --quiet -m crates/python/Cargo.toml

@@ -14,6 +14,7 @@ mod health;
 mod io;
 mod metrics;
 mod predict;
+mod report;
 mod stl;
 mod trend;
 mod validate;

@@ -16,6 +16,7 @@ use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
 use datafusion::datasource::MemTable;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext, col, lit};
 use futures::StreamExt;
 
@@ -27,6 +28,8 @@ use crate::table::Table;
 /// SQL over registered tables; see the module documentation.
 pub struct Engine {
     ctx: SessionContext,
+    /// The same catalog on one partition: aggregates add up in one order, so results are bit-identical.
+    serial: SessionContext,
     runtime: Arc<tokio::runtime::Runtime>,
 }
 
@@ -55,7 +58,12 @@ impl Engine {
             .build()
             .map_err(|e| Error::io("the SQL runtime", e))?;
         let config = SessionConfig::new().with_target_partitions(threads).with_information_schema(true);
-        Ok(Self { ctx: SessionContext::new_with_config(config), runtime: Arc::new(runtime) })
+        let ctx = SessionContext::new_with_config(config);
+        let serial_config = SessionConfig::new().with_target_partitions(1).with_information_schema(true);
+        // The builder keeps the catalog list of the existing state, so both contexts see every table.
+        let serial_state = SessionStateBuilder::new_from_existing(ctx.state()).with_config(serial_config).build();
+        let serial = SessionContext::new_with_state(serial_state);
+        Ok(Self { ctx, serial, runtime: Arc::new(runtime) })
     }
 
     /// The DataFusion context, for anything this API does not cover.
@@ -137,11 +145,30 @@ impl Engine {
         self.collect(df)
     }
 
+    /// Runs a SQL statement on one partition, so floating-point sums and means add up in the same order
+    /// on every run and the result is bit-identical (reports use it; [`Engine::sql`] is faster).
+    pub fn sql_deterministic(&self, query: &str) -> Result<Table> {
+        let df = self.block_on(self.serial.sql(query))?;
+        self.collect(df)
+    }
+
     /// Runs a SQL query and streams its result, one batch at a time.
     pub fn sql_stream(&self, query: &str) -> Result<BatchReader> {
         let df = self.block_on(self.ctx.sql(query))?;
         let stream = self.block_on(df.execute_stream())?;
         Ok(Box::new(BlockingStream { stream, runtime: self.runtime.clone() }))
+    }
+
+    /// The schema of a registered table (with its field metadata).
+    pub fn schema(&self, name: &str) -> Result<SchemaRef> {
+        let df = self.block_on(self.ctx.table(name))?;
+        Ok(Arc::new(df.schema().as_arrow().clone()))
+    }
+
+    /// Whether a registered table is held in memory (not scanned from a file at query time).
+    pub fn is_in_memory(&self, name: &str) -> Result<bool> {
+        let provider = self.block_on(self.ctx.table_provider(name))?;
+        Ok(provider.downcast_ref::<MemTable>().is_some())
     }
 
     /// Every row of a registered table.

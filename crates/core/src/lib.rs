@@ -1,6 +1,7 @@
 #![doc = include_str!("../../../README.md")]
 
 pub mod anomaly;
+mod config_text;
 pub mod contracts;
 pub mod demo;
 pub mod engine;
@@ -12,6 +13,8 @@ pub mod io;
 pub mod metrics;
 pub mod portfolio;
 pub mod predict;
+pub mod privacy;
+pub mod report;
 pub mod table;
 pub mod trend;
 pub mod validate;

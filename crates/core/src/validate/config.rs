@@ -509,12 +509,7 @@ impl RuleSet {
 
     fn parse(text: &str, format: &str, source: &str) -> Result<Self> {
         let bad = |message: String| Error::config(format!("rule set {source}"), message);
-        let value: Value = match format {
-            "json" => serde_json::from_str(text).map_err(|e| bad(e.to_string()))?,
-            "yaml" | "yml" => serde_norway::from_str(text).map_err(|e| bad(e.to_string()))?,
-            "toml" => toml::from_str(text).map_err(|e| bad(e.to_string()))?,
-            other => return Err(bad(format!("unknown format '{other}': use json, yaml or toml"))),
-        };
+        let value = crate::config_text::parse_value(text, format, &format!("rule set {source}"))?;
         let Value::Object(mut top) = value else { return Err(bad("the top level must be a map".into())) };
         let tables = match top.remove("tables") {
             Some(Value::Array(t)) => t,

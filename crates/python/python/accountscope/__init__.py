@@ -16,7 +16,7 @@ from . import exceptions
 from ._native import Demo, Engine, Table, __version__, canonical_schema, table_names
 from . import _native
 from .gbdt import Booster, GBDTClassifier, GBDTRegressor
-from . import anomaly, health, predict, trend, validate
+from . import anomaly, health, predict, report, trend, validate
 from .trend import trend_tests
 from .validate import Validation, Validator
 from .exceptions import (
@@ -94,6 +94,7 @@ __all__ = [
     "exceptions",
     "generate_demo",
     "read",
+    "report",
     "table_names",
     "health",
     "trend",
