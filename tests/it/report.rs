@@ -278,3 +278,49 @@ fn erasure_removes_the_account_everywhere_and_says_what_it_removed() {
     assert_eq!(receipt.rows_removed(), before.values().sum::<usize>());
     assert_eq!(erase_account(&engine, &id).unwrap().rows_removed(), 0, "erasing twice removes nothing more");
 }
+
+#[test]
+fn data_quality_report_shows_the_scorecard_profile_and_drift() {
+    use accountscope::demo::{DirtyConfig, dirty, dirty_rules};
+    use accountscope::predict::{ReferenceProfile, drift_table};
+    use accountscope::validate::{ProfileOptions, Validator, profile};
+
+    let p = pipeline();
+    let raw = dirty(&p.portfolio, &DirtyConfig::default()).unwrap();
+    let inputs: Vec<(&str, &accountscope::Table)> = raw.tables.iter().map(|(k, t)| (k.name(), t)).collect();
+    let rows_in: usize = raw.tables.iter().map(|(_, t)| t.num_rows()).sum();
+    let run = Validator::new(dirty_rules().unwrap()).unwrap().validate(&inputs).unwrap();
+    let engine = Engine::new().unwrap();
+    run.register(&engine).unwrap();
+    engine
+        .register("profile", &profile(p.portfolio.get(TableKind::Accounts), &ProfileOptions::default()).unwrap())
+        .unwrap();
+    let inputs = FeatureInputs::from_portfolio(&p.portfolio);
+    let early = build_features(&inputs, &FeatureConfig::monthly(day(2024, 1, 1), day(2024, 1, 1)))
+        .unwrap()
+        .table
+        .concat()
+        .unwrap();
+    let late = build_features(&inputs, &FeatureConfig::monthly(day(2025, 12, 1), day(2025, 12, 1)))
+        .unwrap()
+        .table
+        .concat()
+        .unwrap();
+    let columns = vec!["active_users_mean_30".to_string(), "mrr".to_string()];
+    let drift = ReferenceProfile::new(&early, &columns).unwrap().drift(&late).unwrap();
+    engine.register("feature_drift", &drift_table(&drift).unwrap()).unwrap();
+
+    let report =
+        report::build(&engine, &ReportSpec::template("data_quality").unwrap(), &options("analyst"), &privacy())
+            .unwrap();
+    let notes =
+        report.sections.iter().flat_map(|s| &s.blocks).filter(|b| matches!(b, Block::Text(t) if t.note)).count();
+    assert_eq!(notes, 0, "every input is registered");
+    assert_eq!(kpi(&report, "Rows in"), rows_in as f64);
+    let reconciled =
+        kpi(&report, "Rows clean") + kpi(&report, "Rows quarantined") + kpi(&report, "Duplicate copies removed");
+    assert_eq!(reconciled, rows_in as f64, "clean + quarantined + duplicates = input rows");
+    for format in ReportFormat::ALL {
+        assert!(!report.render(format).unwrap().is_empty());
+    }
+}

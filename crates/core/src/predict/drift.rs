@@ -124,6 +124,29 @@ impl ReferenceProfile {
     }
 }
 
+/// Drift results as a table (`feature`, `psi`, `ks_statistic`, `ks_p_value`), e.g. to register as
+/// `feature_drift` for the data-quality report.
+pub fn drift_table(drift: &[FeatureDrift]) -> Result<crate::Table> {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("feature", DataType::Utf8, false),
+        Field::new("psi", DataType::Float64, false),
+        Field::new("ks_statistic", DataType::Float64, false),
+        Field::new("ks_p_value", DataType::Float64, false),
+    ]));
+    let float = |f: fn(&FeatureDrift) -> f64| Arc::new(drift.iter().map(f).collect::<Float64Array>()) as ArrayRef;
+    let columns = vec![
+        Arc::new(drift.iter().map(|d| Some(d.name.as_str())).collect::<StringArray>()) as ArrayRef,
+        float(|d| d.psi),
+        float(|d| d.ks_statistic),
+        float(|d| d.ks_p_value),
+    ];
+    Ok(crate::Table::from_batch(RecordBatch::try_new(schema, columns)?))
+}
+
 /// Population stability index of `current` against `reference` values, binned by the reference deciles.
 pub fn psi(reference: &[f64], current: &[f64]) -> Result<f64> {
     let schema = |v: &[f64]| -> Result<RecordBatch> {

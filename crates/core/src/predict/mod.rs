@@ -25,7 +25,7 @@ pub use calibrate::{Calibration, Calibrator};
 pub use churn::{ChurnConfig, ChurnModel, HorizonEvaluation};
 pub use classifier::{BinaryClassifier, ClassifierConfig, Columns, Reason};
 pub use compare::{Comparison, delong_test};
-pub use drift::{FeatureDrift, ReferenceProfile, RetrainDecision, RetrainPolicy};
+pub use drift::{FeatureDrift, ReferenceProfile, RetrainDecision, RetrainPolicy, drift_table};
 pub use evaluate::{CalibrationBin, Evaluation, LiftBin, ThresholdTarget, choose_threshold, evaluate};
 pub use expansion::{ExpansionConfig, ExpansionModel, HorizonExpansion};
 pub use playbook::{Play, Playbook};

@@ -236,9 +236,15 @@ fn sections(ctx: &Context<'_>, specs: &[SectionSpec]) -> Result<Vec<Section>> {
     specs
         .iter()
         .map(|s| {
-            let mut blocks = Vec::new();
+            let mut blocks: Vec<Block> = Vec::new();
             for w in &s.widgets {
-                blocks.extend(widget(ctx, w)?);
+                for block in widget(ctx, w)? {
+                    // Tiles of consecutive KPI widgets share one row of tiles.
+                    match (blocks.last_mut(), block) {
+                        (Some(Block::Kpis(row)), Block::Kpis(more)) => row.extend(more),
+                        (_, block) => blocks.push(block),
+                    }
+                }
             }
             Ok(Section { title: s.title.clone(), blocks, sections: sections(ctx, &s.sections)? })
         })

@@ -145,7 +145,9 @@ pub(crate) fn draw(chart: &Chart, width: f32, height: f32) -> Drawing {
         return d;
     }
     let legend = chart.series.len() > 1;
-    let plot = Plot { left: 52.0, top: 8.0, right: width - 10.0, bottom: height - if legend { 44.0 } else { 30.0 } };
+    // The y axis title sits above the plot, clear of the top tick label.
+    let top = if chart.y_label.is_empty() { 8.0 } else { 20.0 };
+    let plot = Plot { left: 52.0, top, right: width - 10.0, bottom: height - if legend { 44.0 } else { 30.0 } };
     let (lo, hi) = y_range(chart);
     let ticks = nice_ticks(lo, hi, 5);
     let (y0, y1) = (ticks[0], ticks[ticks.len() - 1]);
@@ -226,7 +228,7 @@ pub(crate) fn draw(chart: &Chart, width: f32, height: f32) -> Drawing {
     x_labels(chart, &plot, &xs, &mut d);
     text(&mut d, (plot.left + plot.right) / 2.0, plot.bottom + 24.0, &chart.x_label, Anchor::Middle, true);
     if !chart.y_label.is_empty() {
-        text(&mut d, 2.0, plot.top - 1.0 + FONT, &chart.y_label, Anchor::Start, true);
+        text(&mut d, 2.0, FONT + 1.0, &chart.y_label, Anchor::Start, true);
     }
     if legend {
         let mut x = plot.left;

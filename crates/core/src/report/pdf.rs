@@ -17,6 +17,18 @@ const INK: Rgb = Rgb(34, 34, 34);
 const MUTED: Rgb = Rgb(102, 102, 102);
 const LINE: Rgb = Rgb(210, 210, 210);
 
+/// A path through `points` (drawing coordinates, mapped by `at`).
+fn trace(c: &mut Content, points: &[(f32, f32)], at: impl Fn(f32, f32) -> (f32, f32)) {
+    for (i, (x, y)) in points.iter().enumerate() {
+        let (px, py) = at(*x, *y);
+        if i == 0 {
+            c.move_to(px, py);
+        } else {
+            c.line_to(px, py);
+        }
+    }
+}
+
 /// Text in the WinAnsi encoding of the standard fonts.
 fn win_ansi(text: &str) -> Vec<u8> {
     text.chars()
@@ -129,14 +141,7 @@ impl Writer {
                     if *dashed {
                         c.set_dash_pattern([4.0, 3.0], 0.0);
                     }
-                    for (i, (x, y)) in points.iter().enumerate() {
-                        let (px, py) = at(*x, *y);
-                        if i == 0 {
-                            c.move_to(px, py)
-                        } else {
-                            c.line_to(px, py)
-                        };
-                    }
+                    trace(c, points, at);
                     c.stroke();
                     c.restore_state();
                 }
@@ -145,14 +150,7 @@ impl Writer {
                     let c = self.content();
                     c.save_state();
                     c.set_fill_rgb(r, g, b);
-                    for (i, (x, y)) in points.iter().enumerate() {
-                        let (px, py) = at(*x, *y);
-                        if i == 0 {
-                            c.move_to(px, py)
-                        } else {
-                            c.line_to(px, py)
-                        };
-                    }
+                    trace(c, points, at);
                     c.close_path();
                     c.fill_nonzero();
                     c.restore_state();
@@ -175,7 +173,7 @@ impl Writer {
     fn kpis(&mut self, tiles: &[Kpi]) {
         const PER_ROW: usize = 4;
         const GAP: f32 = 8.0;
-        const H: f32 = 48.0;
+        const H: f32 = 56.0;
         let w = (WIDTH - GAP * (PER_ROW as f32 - 1.0)) / PER_ROW as f32;
         for row in tiles.chunks(PER_ROW) {
             self.need(H + GAP);
@@ -184,11 +182,19 @@ impl Writer {
             for (i, k) in row.iter().enumerate() {
                 let x = MARGIN + (w + GAP) * i as f32;
                 self.rect(x, bottom, w, H, None, Some(LINE));
-                self.text(x + 6.0, self.y - 12.0, &fit(&k.label, 7.5, false, w - 12.0), 7.5, false, MUTED);
-                self.text(x + 6.0, self.y - 30.0, &fit(&k.display(), 14.0, true, w - 12.0), 14.0, true, INK);
+                // The label may take two lines; a longer one is cut with an ellipsis.
+                let mut lines = wrap(&k.label, 7.0, false, w - 12.0);
+                if lines.len() > 2 {
+                    let rest = lines[1..].join(" ");
+                    lines = vec![lines[0].clone(), fit(&rest, 7.0, false, w - 12.0)];
+                }
+                for (i, line) in lines.iter().enumerate() {
+                    self.text(x + 6.0, self.y - 10.0 - 8.0 * i as f32, line, 7.0, false, MUTED);
+                }
+                self.text(x + 6.0, self.y - 38.0, &fit(&k.display(), 14.0, true, w - 12.0), 14.0, true, INK);
                 if let Some((change, good)) = k.change() {
                     let color = if good { Rgb(26, 127, 55) } else { Rgb(198, 40, 40) };
-                    self.text(x + 6.0, self.y - 42.0, &change, 7.5, false, color);
+                    self.text(x + 6.0, self.y - 50.0, &change, 7.5, false, color);
                 }
             }
             self.y = bottom;

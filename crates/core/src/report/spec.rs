@@ -23,9 +23,9 @@ use crate::error::{Error, Result};
 pub struct ReportSpec {
     /// Stable id (the template name for the shipped ones).
     pub id: String,
-    /// Title; may use `{account}`-free placeholders `{as_of}`, `{from}`, `{to}` as plain text.
+    /// Title, shown as it is.
     pub title: String,
-    /// Optional subtitle, or a one-value SQL query (`subtitle_sql`) that gives it.
+    /// Optional one-value SQL query whose result is the subtitle (e.g. the account's name).
     #[serde(default)]
     pub subtitle_sql: Option<String>,
     /// Role whose privacy policy applies when the caller names none.

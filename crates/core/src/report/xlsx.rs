@@ -269,8 +269,7 @@ fn native_chart(c: &super::model::Chart, data: &str, at: u32) -> Chart {
     }
     chart.y_axis().set_num_format(c.format.excel());
     let (first, last) = (at + 2, at + 1 + c.x.len().max(1) as u32);
-    for (i, s) in c.series.iter().enumerate() {
-        let col = i as u16 + 1;
+    for col in 1..=c.series.len() as u16 {
         let series = chart.add_series();
         series.set_categories((data, first, 0, last, 0)).set_values((data, first, col, last, col)).set_name((
             data,
@@ -280,7 +279,6 @@ fn native_chart(c: &super::model::Chart, data: &str, at: u32) -> Chart {
         if c.kind == ChartKind::Histogram {
             series.set_gap(0);
         }
-        let _ = s;
     }
     if c.series.len() == 1 {
         chart.legend().set_hidden();
