@@ -27,9 +27,9 @@ svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; width: 100%; margin: 1rem 0; font-size: .8rem; }
 th, td { border-bottom: 1px solid var(--line); padding: .25rem .4rem; text-align: left; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; } tbody tr:nth-child(even) { background: #f7f7f7; }
-.note { color: var(--muted); font-style: italic; } .more { color: var(--muted); font-size: .8rem; }
+.scroll { overflow-x: auto; } .note { color: var(--muted); font-style: italic; } .more { color: var(--muted); font-size: .8rem; }
 @media print {
-  body { margin: 0; max-width: none; font-size: 10pt; }
+  body { margin: 0; max-width: none; font-size: 10pt; } .scroll { overflow: visible; }
   h2 { break-after: avoid; } .kpis, figure, tr { break-inside: avoid; }
   thead { display: table-header-group; } tbody tr:nth-child(even) { background: none; }
   @page { size: A4; margin: 15mm; }
@@ -128,7 +128,7 @@ fn section(out: &mut String, s: &Section, level: usize) {
 }
 
 fn table(out: &mut String, t: &TableBlock) {
-    let _ = write!(out, "<table><caption>{}</caption><thead><tr>", escape(&t.title));
+    let _ = write!(out, "<div class=\"scroll\"><table><caption>{}</caption><thead><tr>", escape(&t.title));
     for f in t.data.schema().fields() {
         let _ = write!(out, "<th>{}</th>", escape(f.name()));
     }
@@ -147,7 +147,7 @@ fn table(out: &mut String, t: &TableBlock) {
         }
         out.push_str("</tr>\n");
     }
-    out.push_str("</tbody></table>\n");
+    out.push_str("</tbody></table></div>\n");
     if t.total_rows > t.data.num_rows() {
         let _ = writeln!(out, "<p class=\"more\">Showing {} of {} rows.</p>", t.data.num_rows(), t.total_rows);
     }
