@@ -268,7 +268,11 @@ fn erasure_removes_the_account_everywhere_and_says_what_it_removed() {
     let before: HashMap<&str, usize> = tables.iter().map(|t| (*t, count(t))).collect();
     assert!(before["usage"] > 100 && before["churn_risk"] == 1);
 
-    let receipt = erase_account(&engine, &id).unwrap();
+    let audit = accountscope::privacy::AuditLog::in_memory();
+    let receipt = privacy().erase(&engine, &id, "dpo", &audit).unwrap();
+    let entry = &audit.entries().unwrap()[0];
+    assert_eq!((entry.action.as_str(), entry.target.clone()), ("erasure", privacy().token(&id)));
+    assert!(!format!("{entry:?}").contains(&id), "the log names the account only by its token");
     for t in tables {
         assert_eq!(count(t), 0, "{t}");
         let row = receipt.tables.iter().find(|r| r.table == t).unwrap();

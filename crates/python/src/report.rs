@@ -167,10 +167,27 @@ pub(crate) fn build_report(
     Ok(Report { inner })
 }
 
-/// Removes an account from every registered table; returns the receipt as JSON.
+/// Removes an account from every registered table; returns the receipt as JSON. With `audit_path` the
+/// erasure is appended to that audit log as done by `actor`, the account named only by its keyed token.
 #[pyfunction]
-pub(crate) fn erase_account(py: Python<'_>, engine: &Engine, account_id: &str) -> PyResult<String> {
-    json(&py.detach(|| privacy::erase_account(&engine.inner, account_id)).py()?)
+#[pyo3(signature = (engine, account_id, key, actor=None, audit_path=None))]
+pub(crate) fn erase_account(
+    py: Python<'_>,
+    engine: &Engine,
+    account_id: &str,
+    key: &[u8],
+    actor: Option<&str>,
+    audit_path: Option<PathBuf>,
+) -> PyResult<String> {
+    let receipt = match audit_path {
+        None => py.detach(|| privacy::erase_account(&engine.inner, account_id)).py()?,
+        Some(path) => {
+            let privacy = privacy(None, key)?;
+            let actor = actor.unwrap_or("unknown");
+            py.detach(|| privacy.erase(&engine.inner, account_id, actor, &AuditLog::open(&path)?)).py()?
+        }
+    };
+    json(&receipt)
 }
 
 /// The schedules (JSON list) due in `(after, until]` (RFC 3339 times): `(name, due time)` pairs.

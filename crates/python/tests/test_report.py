@@ -213,11 +213,14 @@ def test_publish_audits_and_schedules_run(engine, tmp_path):
         assert hashlib.sha256((tmp_path / "scheduled" / name).read_bytes()).hexdigest() == digest
 
 
-def test_erasure_receipt(demo):
+def test_erasure_receipt(demo, tmp_path):
     engine = acs.Engine()
     engine.register_demo(demo)
     account = demo.table("accounts").to_pyarrow().column("account_id")[0].as_py()
-    receipt = report.erase_account(engine, account)
+    audit = tmp_path / "audit.jsonl"
+    receipt = report.erase_account(engine, account, actor="dpo", audit_path=audit)
+    entry = json.loads(audit.read_text())
+    assert entry["action"] == "erasure" and entry["actor"] == "dpo" and account not in audit.read_text()
     removed = {t["table"]: t["rows_removed"] for t in receipt["tables"]}
     assert removed["accounts"] == 1 and removed["usage"] > 0
     assert engine.sql(f"SELECT COUNT(*) AS n FROM usage WHERE account_id = '{account}'").to_pyarrow().to_pylist()[0]["n"] == 0

@@ -132,6 +132,22 @@ impl Privacy {
             .unwrap_or(RolePolicy { default: PiiAction::Drop, columns: BTreeMap::new() })
     }
 
+    /// [`erase_account`], recorded in `audit` as done by `actor`: the account appears in the log only as
+    /// its keyed hash token, with the SHA-256 of the receipt.
+    pub fn erase(&self, engine: &Engine, account_id: &str, actor: &str, audit: &AuditLog) -> Result<ErasureReceipt> {
+        let receipt = erase_account(engine, account_id)?;
+        let text = serde_json::to_vec(&receipt)?;
+        audit.record(AuditEntry {
+            at: receipt.erased_at,
+            actor: actor.to_string(),
+            role: "privacy".into(),
+            action: "erasure".into(),
+            target: self.token(account_id),
+            outputs: vec![(format!("receipt: {} rows removed", receipt.rows_removed()), sha256_hex(&text))],
+        })?;
+        Ok(receipt)
+    }
+
     /// The keyed hash token of a value.
     pub fn token(&self, value: &str) -> String {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes keys of any length");

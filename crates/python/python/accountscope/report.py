@@ -97,10 +97,19 @@ def build(
     )
 
 
-def erase_account(engine: Engine, account_id: str) -> dict[str, Any]:
+def erase_account(
+    engine: Engine,
+    account_id: str,
+    *,
+    actor: str | None = None,
+    audit_path: str | os.PathLike[str] | None = None,
+    key: bytes | str | None = None,
+) -> dict[str, Any]:
     """GDPR erasure: remove the account from every registered table with an ``account_id`` column;
-    returns the receipt (rows removed per table)."""
-    return json.loads(_native.erase_account(engine, account_id))
+    returns the receipt (rows removed per table). With ``audit_path`` the erasure is appended to the audit
+    log, the account named only by its keyed hash token."""
+    path = None if audit_path is None else os.fspath(audit_path)
+    return json.loads(_native.erase_account(engine, account_id, _key(key), actor=actor, audit_path=path))
 
 
 def _schedules(schedules: Iterable[Mapping[str, Any]]) -> str:
