@@ -1,17 +1,19 @@
-"""The whole accountscope pipeline from Python on the demo portfolio: generate, query with SQL, validate a
-dirty export, score health, find anomalies, train churn and expansion models on what was known at a date,
-score today's accounts, and write the executive and one CSM report in JSON, HTML, Excel and PDF.
+"""Quickstart in Python, the whole pipeline on the demo portfolio: generate, query with SQL and hand
+results to pandas / polars, read Parquet back, validate a dirty export, score health, find anomalies, train
+churn and expansion models on what was known at a date, score today's accounts, and write the executive and
+one CSM report in JSON, HTML, Excel and PDF.
 
     python examples/python/quickstart.py [accounts] [output folder]
 
 (defaults: 2,000 accounts, ``out/python``). Needs the extension built into the environment
-(``maturin develop -m crates/python/Cargo.toml``); pandas is used for display only.
+(``maturin develop -m crates/python/Cargo.toml``). Grows with the library: each module adds its step.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
+import tempfile
 import time
 
 import accountscope as acs
@@ -23,10 +25,28 @@ TODAY = dt.date(2026, 1, 1)
 def main(accounts: int, out: str) -> None:
     t = time.perf_counter()
     demo = acs.generate_demo(accounts=accounts, seed=42)
+    print(f"generated {accounts} accounts in {time.perf_counter() - t:.2f}s")
+
     engine = acs.Engine()
-    engine.register_demo(demo)
-    print(f"generated and registered {accounts} accounts in {time.perf_counter() - t:.2f} s")
-    print(engine.sql("SELECT segment, COUNT(*) AS accounts, ROUND(SUM(arr)) AS arr FROM accounts GROUP BY segment ORDER BY segment").to_pandas())
+    engine.register_demo(demo, truth=True)
+    for name in engine.tables():
+        print(f"  {name:<20} {engine.table(name).num_rows:>10} rows")
+
+    print("\nportfolio by segment:")
+    print(engine.portfolio_summary().to_pandas().to_string(index=False))
+
+    churn_causes = engine.sql(
+        """SELECT t.churn_cause, COUNT(*) AS accounts, ROUND(AVG(a.seats_purchased), 1) AS mean_seats
+           FROM truth_accounts t JOIN accounts a USING (account_id)
+           WHERE t.churned GROUP BY t.churn_cause ORDER BY accounts DESC"""
+    )
+    print("\nchurn by hidden cause (ground truth):")
+    print(churn_causes.to_polars())
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = demo.write(tmp, "parquet")
+        usage = acs.read(paths[1], table="usage")
+        print(f"\nread back {usage.num_rows} usage rows from Parquet")
 
     tables, _manifest = demo.dirty()
     run = validate.validate(dict(tables), validate.dirty_rules())

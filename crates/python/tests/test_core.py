@@ -160,13 +160,15 @@ def test_stubs_match_the_native_module() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_python_quickstart_runs() -> None:
+def test_python_quickstart_runs(tmp_path) -> None:
     import pathlib
 
     script = pathlib.Path(__file__).resolve().parents[3] / "examples" / "python" / "quickstart.py"
-    result = subprocess.run([sys.executable, str(script), "150"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, str(script), "200", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "portfolio by segment" in result.stdout and "read back" in result.stdout
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert len(written) == 8 and {n.rsplit(".", 1)[1] for n in written} == {"json", "html", "xlsx", "pdf"}, written
 
 
 def test_trend_tests_from_polars() -> None:
