@@ -133,21 +133,31 @@ def test_pdf_passes_pdfinfo_and_its_text_holds_the_kpis(files, executive):
         assert k["display"] in text, k
 
 
-def test_html_renders_in_headless_chromium_without_console_errors(files, tmp_path):
-    chromium = need("chromium")
-    shot = tmp_path / "executive.png"
+def screenshot(chromium: str, html: str, shot, profile) -> list[str]:
+    """Renders `html` to `shot`; returns the console messages Chromium logged."""
     result = subprocess.run(
         [
             chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
             "--enable-logging=stderr", "--v=0", "--window-size=1280,4000", f"--screenshot={shot}",
-            "file://" + os.path.abspath(files["html"]),
+            "file://" + os.path.abspath(html),
         ],
         capture_output=True, text=True, timeout=120,
     )
-    assert shot.exists() and shot.stat().st_size > 20_000, result.stderr[-2000:]
-    console = [line for line in result.stderr.splitlines() if "CONSOLE" in line]
+    assert shot.exists(), result.stderr[-2000:]
+    return [line for line in result.stderr.splitlines() if "CONSOLE" in line]
+
+
+def test_html_renders_in_headless_chromium_without_console_errors(files, tmp_path):
+    chromium = need("chromium")
+    shot = tmp_path / "executive.png"
+    console = screenshot(chromium, files["html"], shot, tmp_path / "profile")
+    assert shot.stat().st_size > 20_000
     assert not console, console
+    # Positive control: a page that logs an error is caught, so the check above is not vacuous.
+    bad = tmp_path / "bad.html"
+    bad.write_text('<html><body><p>x</p><script>console.error("control")</script></body></html>')
+    assert any("control" in line for line in screenshot(chromium, str(bad), tmp_path / "bad.png", tmp_path / "p2"))
 
 
 def pii_strings(demo) -> set[str]:
