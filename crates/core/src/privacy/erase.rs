@@ -53,14 +53,24 @@ pub fn erase_account(engine: &Engine, account_id: &str) -> Result<ErasureReceipt
             continue;
         }
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        let keep = engine
-            .sql(&format!("SELECT * FROM {quoted} WHERE account_id IS NULL OR CAST(account_id AS VARCHAR) <> {id}"))?;
-        let total = engine.sql(&format!("SELECT COUNT(*) AS n FROM {quoted}"))?.concat()?;
-        let total = arrow::compute::cast(total.column(0), &arrow::datatypes::DataType::UInt64)?;
-        let total = arrow::array::AsArray::as_primitive::<arrow::datatypes::UInt64Type>(&total).value(0) as usize;
-        let rows_removed = total - keep.num_rows();
+        // Count first: the table is copied only when it holds rows of the account.
+        let counts = engine
+            .sql(&format!(
+                "SELECT COUNT(*) AS total, SUM(CASE WHEN CAST(account_id AS VARCHAR) = {id} THEN 1 ELSE 0 END) AS removed
+                 FROM {quoted}"
+            ))?
+            .concat()?;
+        let count = |i: usize| -> Result<usize> {
+            let c = arrow::compute::cast(counts.column(i), &arrow::datatypes::DataType::UInt64)?;
+            let c = arrow::array::AsArray::as_primitive::<arrow::datatypes::UInt64Type>(&c);
+            Ok(if arrow::array::Array::is_valid(c, 0) { c.value(0) as usize } else { 0 })
+        };
+        let (total, rows_removed) = (count(0)?, count(1)?);
         let file_backed = !engine.is_in_memory(&name)?;
         if rows_removed > 0 {
+            let keep = engine.sql(&format!(
+                "SELECT * FROM {quoted} WHERE account_id IS NULL OR CAST(account_id AS VARCHAR) <> {id}"
+            ))?;
             // The query result keeps the registered schema (field metadata included).
             let table = crate::table::Table::try_new(schema.clone(), keep.into_batches())?;
             engine.register(&name, &table)?;

@@ -16,6 +16,10 @@ const WIDTH: f32 = PAGE_W - 2.0 * MARGIN;
 const INK: Rgb = Rgb(34, 34, 34);
 const MUTED: Rgb = Rgb(102, 102, 102);
 const LINE: Rgb = Rgb(210, 210, 210);
+/// Table text size, line height and cell padding.
+const SIZE: f32 = 7.0;
+const LEAD: f32 = 8.6;
+const PAD: f32 = 2.5;
 
 /// A path through `points` (drawing coordinates, mapped by `at`).
 fn trace(c: &mut Content, points: &[(f32, f32)], at: impl Fn(f32, f32) -> (f32, f32)) {
@@ -202,9 +206,6 @@ impl Writer {
     }
 
     fn table(&mut self, t: &TableBlock) {
-        const SIZE: f32 = 7.0;
-        const LEAD: f32 = 8.6;
-        const PAD: f32 = 2.5;
         let names: Vec<String> = t.data.schema().fields().iter().map(|f| f.name().clone()).collect();
         let columns: Vec<Vec<Cell>> = t.data.columns().iter().map(cells).collect();
         let text: Vec<Vec<String>> =
@@ -261,9 +262,6 @@ impl Writer {
     }
 
     fn row(&mut self, cells: &[Vec<String>], widths: &[f32], right: &[bool], h: f32, header: bool) {
-        const SIZE: f32 = 7.0;
-        const LEAD: f32 = 8.6;
-        const PAD: f32 = 2.5;
         let bottom = self.y - h;
         if header {
             self.rect(MARGIN, bottom, widths.iter().sum(), h, Some(Rgb(238, 238, 238)), None);

@@ -181,7 +181,7 @@ pub(super) fn render(report: &Report) -> Result<Vec<u8>> {
                     Block::Chart(c) if c.kind == ChartKind::Heatmap => {
                         summary.write_string_with_format(row, 0, &c.title, &bold).map_err(err)?;
                         row += 1;
-                        for (j, _) in (0..c.x.len()).enumerate() {
+                        for j in 0..c.x.len() {
                             summary.write_string_with_format(row, j as u16 + 1, c.x.label(j), &bold).map_err(err)?;
                         }
                         let first = row + 1;
