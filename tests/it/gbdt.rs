@@ -198,6 +198,21 @@ fn categorical_splits_and_the_unseen_category_policy() {
     assert!(probe(Some("trial")) > 0.65 && probe(Some("enterprise")) < 0.2, "categories learnt");
     // Unseen categories take the same path as missing values (always the right side of a categorical split).
     assert_eq!(probe(Some("never-seen")).to_bits(), probe(None).to_bits());
+
+    // The single-row path encodes values by name exactly as the batch path encodes columns.
+    let [plan, seats] = model.features() else { panic!("two features") };
+    for (n, p) in [(100.0, Some("trial")), (3.0, Some("enterprise")), (40.0, Some("never-seen")), (7.0, None)] {
+        let plan_value = p.map_or(accountscope::gbdt::Value::Missing, accountscope::gbdt::Value::Text);
+        let row = [plan.encode(plan_value).unwrap(), seats.encode(accountscope::gbdt::Value::Number(n)).unwrap()];
+        let b = RecordBatch::try_from_iter([
+            ("seats", Arc::new(Float64Array::from(vec![n])) as ArrayRef),
+            ("plan", Arc::new(StringArray::from(vec![p])) as ArrayRef),
+        ])
+        .unwrap();
+        assert_eq!(model.predict_row(&row).unwrap().to_bits(), model.predict_batch(&b, false).unwrap()[0].to_bits());
+    }
+    let err = plan.encode(accountscope::gbdt::Value::Number(1.0)).unwrap_err();
+    assert!(err.to_string().contains("feature 'plan'"), "{err}");
 }
 
 #[test]

@@ -222,3 +222,40 @@ fn a_table_without_labels_is_a_named_error() {
     let err = ChurnModel::fit(&features.table, &config).unwrap_err();
     assert!(err.to_string().contains("labelled rows"), "{err}");
 }
+
+/// An observer sees every boosting round of each horizon's model in order, and stopping it cancels the fit
+/// with `Error::Cancelled` (not a model error) instead of returning a partial model.
+#[test]
+fn an_observer_follows_and_cancels_a_fit() {
+    use accountscope::progress::Step;
+    use std::ops::ControlFlow;
+    use std::sync::Mutex;
+
+    let demo = crate::common::small_demo();
+    let inputs = FeatureInputs::from_portfolio(&demo.portfolio);
+    let train = build_features(&inputs, &FeatureConfig::monthly(day(2023, 4), day(2024, 12))).unwrap();
+    let gbdt = accountscope::gbdt::GbdtParams { num_iterations: 6, min_data_in_leaf: 5, ..Default::default() };
+    let config = ChurnConfig {
+        horizons: vec![90, 365],
+        primary_horizon: 365,
+        classifier: ClassifierConfig { gbdt, ..ClassifierConfig::default() },
+        ..ChurnConfig::default()
+    };
+    let seen = Mutex::new(Vec::new());
+    let record = |s: &Step<'_>| {
+        seen.lock().unwrap().push((s.task.to_string(), s.done, s.total));
+        ControlFlow::Continue(())
+    };
+    ChurnModel::fit_observed(&train.table, &config, &record).unwrap();
+    let seen = seen.into_inner().unwrap();
+    let expected: Vec<(String, u64, u64)> =
+        ["churn 90d", "churn 365d"].iter().flat_map(|t| (1..=6).map(move |d| (t.to_string(), d, 6))).collect();
+    assert_eq!(seen, expected);
+
+    let stop = |s: &Step<'_>| {
+        if s.task == "churn 365d" && s.done == 2 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    };
+    let err = ChurnModel::fit_observed(&train.table, &config, &stop).unwrap_err();
+    assert!(matches!(&err, accountscope::Error::Cancelled(task) if task == "churn 365d"), "{err}");
+    assert_eq!(err.category(), accountscope::ErrorCategory::Cancelled);
+}

@@ -31,6 +31,8 @@ pub enum ErrorCategory {
     Unsupported = 7,
     /// A bug in accountscope.
     Internal = 8,
+    /// The caller stopped a long call (through a [`crate::progress::Observer`]).
+    Cancelled = 9,
 }
 
 impl ErrorCategory {
@@ -45,6 +47,7 @@ impl ErrorCategory {
             Self::Model => "MODEL",
             Self::Unsupported => "UNSUPPORTED",
             Self::Internal => "INTERNAL",
+            Self::Cancelled => "CANCELLED",
         }
     }
 }
@@ -165,6 +168,10 @@ pub enum Error {
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
 
+    /// The caller stopped a long call; its partial work was discarded.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
+
     /// A bug in accountscope: please report it.
     #[error("internal error (a bug in accountscope, please report it): {0}")]
     Internal(String),
@@ -188,6 +195,7 @@ impl Error {
             Self::Model(_) => ErrorCategory::Model,
             Self::Unsupported(_) => ErrorCategory::Unsupported,
             Self::Internal(_) => ErrorCategory::Internal,
+            Self::Cancelled(_) => ErrorCategory::Cancelled,
             Self::Arrow(e) => match e {
                 arrow::error::ArrowError::IoError(..) => ErrorCategory::Io,
                 arrow::error::ArrowError::SchemaError(_) => ErrorCategory::Schema,

@@ -53,6 +53,46 @@ pub struct FeatureInfo {
     pub kind: FeatureKind,
 }
 
+/// One value of a single row, by feature (the single-row scoring path: [`FeatureInfo::encode`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    /// A number (booleans as 0 / 1; category codes of code-categorical features).
+    Number(f64),
+    /// A category's text.
+    Text(&'a str),
+    /// No value.
+    Missing,
+}
+
+impl FeatureInfo {
+    /// The value as the trees read it, with the batch path's rules: text categories map to their training
+    /// code and an unseen category to missing (the unseen-category policy); a number where the model has
+    /// text categories, text where it has numbers, or an invalid category code is an error naming the
+    /// feature.
+    pub fn encode(&self, value: Value<'_>) -> Result<f64> {
+        let wrong = |expected: &str| {
+            Err(Error::Schema {
+                context: format!("feature '{}'", self.name),
+                message: format!("the model was trained on {expected} values, got {value:?}"),
+            })
+        };
+        match (&self.kind, value) {
+            (_, Value::Missing) => Ok(f64::NAN),
+            (FeatureKind::Categorical { categories: Some(c) }, Value::Text(s)) => {
+                Ok(c.binary_search_by(|x| x.as_str().cmp(s)).map_or(f64::NAN, |code| code as f64))
+            }
+            (FeatureKind::Categorical { categories: Some(_) }, Value::Number(_)) => wrong("text (categorical)"),
+            (FeatureKind::Categorical { categories: None }, Value::Number(v)) => {
+                check_codes(&self.name, &[v])?;
+                Ok(v)
+            }
+            (FeatureKind::Categorical { categories: None }, Value::Text(_)) => wrong("integer category code"),
+            (FeatureKind::Numeric | FeatureKind::Boolean, Value::Number(v)) => Ok(v),
+            (FeatureKind::Numeric | FeatureKind::Boolean, Value::Text(_)) => wrong("numeric"),
+        }
+    }
+}
+
 /// Feature columns as `f64` (column-major), with their schema.
 #[derive(Debug, Clone)]
 pub struct Features {

@@ -36,7 +36,7 @@ mod train;
 mod tree;
 
 pub use booster::{Booster, Importance, StopReason, TrainingInfo};
-pub use data::{Dataset, FeatureInfo, FeatureKind, Features, MAX_CATEGORY_CODE};
+pub use data::{Dataset, FeatureInfo, FeatureKind, Features, MAX_CATEGORY_CODE, Value};
 pub use params::{GbdtParams, Metric, Objective};
 pub use persist::{FORMAT_VERSION, MAGIC, MAX_MODEL_BYTES};
 pub use train::{Progress, Training, train};

@@ -21,6 +21,7 @@ use super::split::SplitParams;
 use super::tree::Tree;
 use crate::error::{Error, Result};
 use crate::metrics;
+use crate::progress::{self, Observer, Step};
 
 /// What the progress callback sees after each round.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,6 +44,7 @@ pub struct Training<'a> {
     train: &'a Dataset,
     valid: Option<&'a Dataset>,
     progress: Option<Callback<'a>>,
+    observer: Option<(&'a dyn Observer, &'a str)>,
 }
 
 /// Trains a model on `train` with `params` (no validation set, no callback).
@@ -53,7 +55,7 @@ pub fn train(params: &GbdtParams, train: &Dataset) -> Result<Booster> {
 impl<'a> Training<'a> {
     /// A run on `train`.
     pub fn new(params: &'a GbdtParams, train: &'a Dataset) -> Self {
-        Self { params, train, valid: None, progress: None }
+        Self { params, train, valid: None, progress: None, observer: None }
     }
 
     /// Evaluates the metric on `valid` after each round (needed for early stopping). Its features must
@@ -66,6 +68,13 @@ impl<'a> Training<'a> {
     /// Calls `f` after each round; returning `ControlFlow::Break(())` stops training.
     pub fn with_progress(mut self, f: impl FnMut(&Progress) -> ControlFlow<()> + Send + 'a) -> Self {
         self.progress = Some(Box::new(f));
+        self
+    }
+
+    /// Reports each round to `observer` as `task`; when it stops, [`Training::run`] returns
+    /// [`Error::Cancelled`] and no model (unlike [`Training::with_progress`], whose stop keeps the trees).
+    pub fn with_observer(mut self, observer: &'a dyn Observer, task: &'a str) -> Self {
+        self.observer = Some((observer, task));
         self
     }
 
@@ -185,6 +194,10 @@ impl<'a> Training<'a> {
                     stopped = StopReason::Callback;
                     break;
                 }
+            }
+            if let Some((observer, task)) = self.observer {
+                let total = p.num_iterations as u64;
+                progress::report(observer, Step { task, done: iter as u64 + 1, total })?;
             }
             if let (Some(patience), Some((best_iter, _))) = (p.early_stopping_round, best)
                 && iter - best_iter >= patience

@@ -14,9 +14,11 @@
 
 mod compute;
 mod config;
+mod summary;
 
 pub use compute::{HealthHistory, HealthOptions, HealthScorer, explain, score_history};
 pub use config::{Direction, Group, HealthConfig, Measure, NullPolicy, Scorecard, WindowAggregate};
+pub use summary::{DaySummary, HealthSummary};
 
 /// A scorecard for the canonical tables, used by the demo and the quickstart (`docs/health.md` explains
 /// each measure): adoption (seat utilisation, feature breadth, login trend), engagement (sessions per

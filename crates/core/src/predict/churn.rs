@@ -13,6 +13,8 @@ use super::evaluate::Evaluation;
 use super::playbook::Playbook;
 use crate::error::{Error, Result};
 use crate::features::{FEATURE_SET_VERSION, VERSION_KEY};
+use crate::gbdt::FeatureInfo;
+use crate::progress::{Observer, Silent, model_error};
 use crate::table::{Table, column};
 
 /// How the churn model is trained. Deserializes from JSON (missing fields take the defaults).
@@ -59,6 +61,18 @@ pub struct HorizonEvaluation {
     pub horizon: u32,
     /// Metrics on the labelled rows.
     pub evaluation: Evaluation,
+}
+
+impl HorizonEvaluation {
+    /// One row of headline metrics per horizon as an HTML table (for notebooks).
+    pub fn html(evaluations: &[HorizonEvaluation]) -> String {
+        let header: Vec<&str> = ["horizon"].into_iter().chain(super::evaluate::METRIC_HEADER).collect();
+        let rows: Vec<Vec<String>> = evaluations
+            .iter()
+            .map(|h| std::iter::once(format!("{} days", h.horizon)).chain(h.evaluation.metric_cells()).collect())
+            .collect();
+        crate::html::table(Some("Churn model evaluation"), &header, &rows)
+    }
 }
 
 /// A fitted churn model.
@@ -115,6 +129,12 @@ impl ChurnModel {
     /// Trains one classifier per horizon on the labelled rows of a feature table
     /// ([`crate::features::build_features`]), holding out the latest snapshots.
     pub fn fit(features: &Table, config: &ChurnConfig) -> Result<Self> {
+        Self::fit_observed(features, config, &Silent)
+    }
+
+    /// [`ChurnModel::fit`] reporting the boosting rounds of each horizon's model (task `"churn 90d"`) to
+    /// `observer`, which may cancel it.
+    pub fn fit_observed(features: &Table, config: &ChurnConfig, observer: &dyn Observer) -> Result<Self> {
         config.validate()?;
         let batch = features.concat()?;
         let excluded = non_features(&batch);
@@ -124,8 +144,9 @@ impl ChurnModel {
             let label = format!("churn_{h}d");
             column(&batch, &label, "churn features")?;
             let columns = Columns { label: &label, time: Some("snapshot_date"), exclude: &exclude };
-            let model = BinaryClassifier::fit(&batch, columns, &config.classifier)
-                .map_err(|e| Error::Model(format!("churn model for {h} days: {e}")))?;
+            let model =
+                BinaryClassifier::fit_observed(&batch, columns, &config.classifier, observer, &format!("churn {h}d"))
+                    .map_err(model_error(|e| format!("churn model for {h} days: {e}")))?;
             horizons.push((h, model));
         }
         let primary = config.horizons.iter().position(|h| *h == config.primary_horizon).unwrap_or(0);
@@ -145,6 +166,23 @@ impl ChurnModel {
     /// The primary horizon's classifier.
     pub fn primary(&self) -> &BinaryClassifier {
         &self.horizons[self.primary].1
+    }
+
+    /// The features every horizon's model reads, in order (the row layout of [`ChurnModel::probability_row`]).
+    pub fn features(&self) -> &[FeatureInfo] {
+        self.primary().booster().features()
+    }
+
+    /// Probability of churn within `horizon` days (default: the primary horizon) for one account, made
+    /// monotone as [`ChurnModel::probabilities`] makes it. `row` holds the values in [`ChurnModel::features`]
+    /// order, each encoded with [`FeatureInfo::encode`]. The real-time path: no table, no allocation.
+    pub fn probability_row(&self, row: &[f64], horizon: Option<u32>) -> Result<f64> {
+        let h = horizon.unwrap_or(self.horizons[self.primary].0);
+        let upto = self.horizons.iter().position(|(x, _)| *x == h).ok_or_else(|| {
+            let have: Vec<u32> = self.horizons.iter().map(|(x, _)| *x).collect();
+            Error::invalid("horizon", format!("the model has horizons {have:?}, not {h}"))
+        })?;
+        self.horizons[..=upto].iter().try_fold(0.0f64, |p, (_, model)| Ok(p.max(model.predict_row(row)?)))
     }
 
     fn check_version(&self, features: &Table) -> Result<()> {

@@ -16,6 +16,7 @@ use super::evaluate::{Evaluation, ThresholdTarget, choose_threshold, evaluate};
 use crate::error::{Error, Result};
 use crate::features::{Driver, FEATURES, feature_index};
 use crate::gbdt::{Booster, Dataset, FeatureInfo, FeatureKind, Features, GbdtParams, Training};
+use crate::progress::{Observer, Silent};
 use crate::table::column;
 
 /// How a [`BinaryClassifier`] is trained. Deserializes from JSON (missing fields take the defaults).
@@ -220,6 +221,17 @@ impl BinaryClassifier {
     /// Trains on `batch` as `columns` say: rows with a label, the earlier part trains the trees, the
     /// held-out part stops them early, calibrates and sets the threshold.
     pub fn fit(batch: &RecordBatch, columns: Columns<'_>, config: &ClassifierConfig) -> Result<Self> {
+        Self::fit_observed(batch, columns, config, &Silent, columns.label)
+    }
+
+    /// [`BinaryClassifier::fit`] reporting each boosting round to `observer` as `task`.
+    pub fn fit_observed(
+        batch: &RecordBatch,
+        columns: Columns<'_>,
+        config: &ClassifierConfig,
+        observer: &dyn Observer,
+        task: &str,
+    ) -> Result<Self> {
         config.validate()?;
         let labels = label_values(batch, columns.label)?;
         let labelled: Vec<usize> = (0..labels.len()).filter(|&i| labels[i].is_some()).collect();
@@ -240,7 +252,8 @@ impl BinaryClassifier {
         }
         let (train_set, valid_set) = datasets(batch, &labels, columns, (&train, &holdout), &config.gbdt)?;
         let holdout_y = valid_set.label.clone();
-        let booster = Training::new(&config.gbdt, &train_set).with_validation(&valid_set).run()?;
+        let booster =
+            Training::new(&config.gbdt, &train_set).with_validation(&valid_set).with_observer(observer, task).run()?;
         let raw = booster.predict(&valid_set.features, true)?;
         let calibrator = calibrate::fit(config.calibration, &raw, &holdout_y)?;
         let prob: Vec<f64> = raw.iter().map(|s| calibrator.apply(*s)).collect();

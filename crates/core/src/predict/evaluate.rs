@@ -87,6 +87,65 @@ pub struct Evaluation {
     pub lift: Vec<LiftBin>,
 }
 
+/// Column headings of [`Evaluation::metric_cells`].
+pub const METRIC_HEADER: [&str; 10] =
+    ["rows", "positives", "ROC AUC", "PR AUC", "log-loss", "Brier", "threshold", "precision", "recall", "F1"];
+
+impl Evaluation {
+    /// The headline metrics as display text, in [`METRIC_HEADER`]'s order.
+    pub fn metric_cells(&self) -> Vec<String> {
+        let f = |x: f64| format!("{x:.4}");
+        vec![
+            self.rows.to_string(),
+            self.positives.to_string(),
+            f(self.roc_auc),
+            f(self.pr_auc),
+            f(self.log_loss),
+            f(self.brier),
+            f(self.threshold),
+            f(self.precision),
+            f(self.recall),
+            f(self.f1),
+        ]
+    }
+
+    /// The metrics, the lift by decile and the calibration curve as HTML tables (for notebooks).
+    pub fn html(&self) -> String {
+        let lift: Vec<Vec<String>> = self
+            .lift
+            .iter()
+            .map(|l| {
+                vec![
+                    l.decile.to_string(),
+                    l.rows.to_string(),
+                    l.positives.to_string(),
+                    format!("{:.2}", l.lift),
+                    format!("{:.1}%", 100.0 * l.cumulative_recall),
+                ]
+            })
+            .collect();
+        let calibration: Vec<Vec<String>> = self
+            .calibration
+            .iter()
+            .map(|c| {
+                vec![
+                    format!("{:.1}–{:.1}", c.lower, c.upper),
+                    c.rows.to_string(),
+                    format!("{:.3}", c.mean_predicted),
+                    format!("{:.3}", c.observed),
+                ]
+            })
+            .collect();
+        crate::html::table(Some("Evaluation"), &METRIC_HEADER, &[self.metric_cells()])
+            + &crate::html::table(
+                Some("Lift by decile"),
+                &["decile", "rows", "positives", "lift", "cumulative recall"],
+                &lift,
+            )
+            + &crate::html::table(Some("Calibration"), &["bin", "rows", "mean predicted", "observed"], &calibration)
+    }
+}
+
 /// Evaluates probabilities `prob` of labels `y` (0/1) at `threshold`.
 pub fn evaluate(y: &[f64], prob: &[f64], threshold: f64) -> Result<Evaluation> {
     let at = metrics::threshold_scores(y, prob, threshold, None)?;

@@ -15,6 +15,7 @@ use super::churn::{check_feature_set, feature_set, non_features};
 use super::classifier::{BinaryClassifier, ClassifierConfig, Columns, datasets, label_values, split};
 use crate::error::{Error, Result};
 use crate::gbdt::{Booster, GbdtParams, Objective, Training};
+use crate::progress::{Observer, Silent, model_error};
 use crate::table::{Table, column, numeric_column};
 
 /// z of the 90% quantile of the standard normal: an 80% central interval is ±1.2816 σ.
@@ -69,6 +70,12 @@ fn amounts(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>> {
 impl ExpansionModel {
     /// Trains the models of every horizon on a feature table with labels.
     pub fn fit(features: &Table, config: &ExpansionConfig) -> Result<Self> {
+        Self::fit_observed(features, config, &Silent)
+    }
+
+    /// [`ExpansionModel::fit`] reporting the boosting rounds of each model (tasks `"expansion 90d"`,
+    /// `"expansion amount 90d"`, ...) to `observer`, which may cancel it.
+    pub fn fit_observed(features: &Table, config: &ExpansionConfig, observer: &dyn Observer) -> Result<Self> {
         let batch = features.concat()?;
         let excluded = non_features(&batch);
         let exclude: Vec<&str> = excluded.iter().map(String::as_str).collect();
@@ -76,8 +83,10 @@ impl ExpansionModel {
         for &h in &config.horizons {
             let (label, mrr) = (format!("expansion_{h}d"), format!("expansion_mrr_{h}d"));
             let columns = Columns { label: &label, time: Some("snapshot_date"), exclude: &exclude };
-            let context = |e: Error| Error::Model(format!("expansion model for {h} days: {e}"));
-            let classifier = BinaryClassifier::fit(&batch, columns, &config.classifier).map_err(context)?;
+            let context = |e: Error| model_error(|e| format!("expansion model for {h} days: {e}"))(e);
+            let task = format!("expansion {h}d");
+            let classifier = BinaryClassifier::fit_observed(&batch, columns, &config.classifier, observer, &task)
+                .map_err(context)?;
             // Amounts: rows that expanded, with the same time split.
             let expanded = label_values(&batch, &label)?;
             let added = amounts(&batch, &mrr)?;
@@ -93,17 +102,18 @@ impl ExpansionModel {
             let share = config.classifier.holdout_share;
             let (train, holdout) = split(&batch, rows, Some("snapshot_date"), share, config.amount.seed)?;
             let amount_columns = Columns { label: &mrr, time: Some("snapshot_date"), exclude: &exclude };
-            let fit = |objective: Objective, alpha: f64| -> Result<Booster> {
+            let fit = |objective: Objective, alpha: f64, what: &str| -> Result<Booster> {
                 let params = GbdtParams { objective, alpha, ..config.amount.clone() };
                 let (t, v) = datasets(&batch, &target, amount_columns, (&train, &holdout), &params)?;
-                Training::new(&params, &t).with_validation(&v).run()
+                let task = format!("expansion {what} {h}d");
+                Training::new(&params, &t).with_validation(&v).with_observer(observer, &task).run()
             };
             horizons.push(HorizonExpansion {
                 horizon: h,
                 classifier,
-                amount: fit(Objective::Regression, 0.9).map_err(context)?,
-                low: fit(Objective::Quantile, 0.1).map_err(context)?,
-                high: fit(Objective::Quantile, 0.9).map_err(context)?,
+                amount: fit(Objective::Regression, 0.9, "amount").map_err(context)?,
+                low: fit(Objective::Quantile, 0.1, "amount low").map_err(context)?,
+                high: fit(Objective::Quantile, 0.9, "amount high").map_err(context)?,
             });
         }
         Ok(Self { feature_set: feature_set(features), horizons })

@@ -52,7 +52,15 @@ impl Registrable for ChurnModel {
         ChurnModel::feature_set(self)
     }
     fn check(&self) -> Result<()> {
-        self.horizons().iter().try_for_each(|(_, m)| m.booster().check())
+        self.horizons().iter().try_for_each(|(h, m)| {
+            m.booster().check()?;
+            if m.booster().features() != self.features() {
+                return Err(Error::Model(format!(
+                    "invalid churn model: the {h}-day model reads other features than the primary one"
+                )));
+            }
+            Ok(())
+        })
     }
 }
 

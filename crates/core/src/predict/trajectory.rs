@@ -25,6 +25,7 @@ use super::churn::{check_feature_set, feature_set, non_features};
 use super::classifier::{Columns, datasets, model_features, split};
 use crate::error::{Error, Result};
 use crate::gbdt::{Booster, GbdtParams, Objective, Training};
+use crate::progress::{Observer, Silent};
 use crate::table::{Table, column, numeric_column};
 
 /// How the trajectory model is trained. Deserializes from JSON (missing fields take the defaults).
@@ -204,6 +205,17 @@ impl TrajectoryModel {
     /// Fits both forecasters per horizon on the rows of `features` that have a health score now and a
     /// target in `health`, keeps the better on the held-out (latest) rows and conformalises its interval.
     pub fn fit(features: &Table, health: &Table, config: &TrajectoryConfig) -> Result<Self> {
+        Self::fit_observed(features, health, config, &Silent)
+    }
+
+    /// [`TrajectoryModel::fit`] reporting the boosting rounds of each quantile model (task
+    /// `"trajectory 30d q0.50"`) to `observer`, which may cancel it.
+    pub fn fit_observed(
+        features: &Table,
+        health: &Table,
+        config: &TrajectoryConfig,
+        observer: &dyn Observer,
+    ) -> Result<Self> {
         if !(config.coverage > 0.0 && config.coverage < 1.0) {
             return Err(Error::config("trajectory.coverage", format!("expected (0, 1), got {}", config.coverage)));
         }
@@ -234,7 +246,8 @@ impl TrajectoryModel {
             for alpha in alphas {
                 let params = GbdtParams { objective: Objective::Quantile, alpha, ..config.gbdt.clone() };
                 let (t, v) = datasets(&batch, &delta, columns, (&train, &holdout), &params)?;
-                models.push(Training::new(&params, &t).with_validation(&v).run()?);
+                let task = format!("trajectory {h}d q{alpha:.2}");
+                models.push(Training::new(&params, &t).with_validation(&v).with_observer(observer, &task).run()?);
                 valid_features = Some(v.features);
             }
             let valid_features = valid_features.ok_or_else(|| Error::Internal("no quantile model".into()))?;

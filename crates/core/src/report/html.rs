@@ -35,21 +35,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; } tbody tr:nth-c
   @page { size: A4; margin: 15mm; }
 }";
 
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(crate) use crate::html::escape;
 
 /// The report as one HTML document.
 pub(super) fn render(report: &Report) -> String {

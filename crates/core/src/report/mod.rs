@@ -87,6 +87,16 @@ impl Report {
         }
     }
 
+    /// The HTML report inside an `<iframe srcdoc>`, for notebook output cells: the document's styles stay
+    /// inside the frame instead of restyling the notebook page, and its SVG charts display inline.
+    pub fn notebook_html(&self) -> String {
+        format!(
+            "<iframe srcdoc=\"{}\" title=\"{}\" style=\"width:100%;height:720px;border:1px solid #ddd\"></iframe>",
+            crate::html::escape(&html::render(self)),
+            crate::html::escape(&self.title)
+        )
+    }
+
     /// Writes `dir/stem.<ext>` for each format (creating `dir`); returns the paths in the order given.
     pub fn write(&self, dir: impl AsRef<Path>, stem: &str, formats: &[ReportFormat]) -> Result<Vec<PathBuf>> {
         Ok(self.write_hashed(dir.as_ref(), stem, formats)?.into_iter().map(|(p, _)| p).collect())

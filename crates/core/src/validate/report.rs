@@ -278,15 +278,7 @@ impl ValidationReport {
 
     /// The scorecard as an HTML table (for notebooks and reports).
     pub fn scorecard_html(&self) -> String {
-        let cell =
-            |tag: &str, text: &str| format!("<{tag}>{}</{tag}>", text.replace('&', "&amp;").replace('<', "&lt;"));
-        let mut html = String::from("<table><thead><tr>");
-        html += &SCORECARD_HEADER.iter().map(|h| cell("th", h)).collect::<String>();
-        html += "</tr></thead><tbody>";
-        for row in self.scorecard_rows() {
-            html += &format!("<tr>{}</tr>", row.iter().map(|c| cell("td", c)).collect::<String>());
-        }
-        html + "</tbody></table>"
+        crate::html::table(None, &SCORECARD_HEADER, &self.scorecard_rows())
     }
 
     /// One row of scorecard cells per table.
