@@ -32,7 +32,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "maturin>=1.16,<2" "pytest>=8" "pyarrow>=14" "pandas>=2.2" "polars>=1.0" "mypy>=1.10" scikit-learn statsmodels \
-  "jsonschema>=4.18" "openpyxl>=3.1"
+  "jsonschema>=4.18" "openpyxl>=3.1" "nbclient>=0.10" "nbformat>=5.10" "ipykernel>=6.29" "tqdm>=4.66"
 
 step "Python extension (dev profile, shared target dir)"
 VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH" .venv/bin/maturin develop --quiet -m crates/python/Cargo.toml

@@ -13,6 +13,7 @@ use pyo3::types::PyBytes;
 use pyo3_arrow::input::AnyRecordBatch;
 
 use crate::errors::{IntoPy, config, to_py};
+use crate::progress::observed;
 use crate::table::from_py;
 
 /// Features from a C-contiguous float64 numpy matrix or an Arrow table, read with `schema` when given.
@@ -64,9 +65,10 @@ fn vector(v: Option<PyReadonlyArray1<'_, f64>>) -> PyResult<Option<Vec<f64>>> {
 }
 
 /// Trains a booster. `params_json` holds `GbdtParams` fields; `x` is a float64 matrix (with optional
-/// `feature_names`) or an Arrow table; a validation set enables early stopping.
+/// `feature_names`) or an Arrow table; a validation set enables early stopping; `progress(task, done, total)`
+/// is called with the rounds done (Ctrl-C stops training with `KeyboardInterrupt`).
 #[pyfunction]
-#[pyo3(signature = (params_json, x, y, weight=None, feature_names=None, valid_x=None, valid_y=None, valid_weight=None))]
+#[pyo3(signature = (params_json, x, y, weight=None, feature_names=None, valid_x=None, valid_y=None, valid_weight=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gbdt_train(
     py: Python<'_>,
@@ -78,6 +80,7 @@ pub(crate) fn gbdt_train(
     valid_x: Option<&Bound<'_, PyAny>>,
     valid_y: Option<PyReadonlyArray1<'_, f64>>,
     valid_weight: Option<PyReadonlyArray1<'_, f64>>,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Booster> {
     let params: GbdtParams = config(params_json, "gbdt")?;
     let train_features = features(x, None, feature_names.as_deref(), &params.categorical_features)?;
@@ -90,15 +93,13 @@ pub(crate) fn gbdt_train(
         (None, None) => None,
         _ => return Err(to_py(accountscope::Error::invalid("eval_set", "give both X and y of the validation set"))),
     };
-    let booster = py
-        .detach(|| {
-            let run = Training::new(&params, &train);
-            match &valid {
-                Some(v) => run.with_validation(v).run(),
-                None => run.run(),
-            }
-        })
-        .py()?;
+    let booster = observed(py, progress, |observer| {
+        let run = Training::new(&params, &train).with_observer(observer, "gbdt");
+        match &valid {
+            Some(v) => run.with_validation(v).run(),
+            None => run.run(),
+        }
+    })?;
     Ok(Booster { inner: Arc::new(booster) })
 }
 

@@ -4,8 +4,9 @@ use chrono::NaiveDate;
 use pyo3::prelude::*;
 
 use crate::engine::{Engine, parse_date};
-use crate::errors::IntoPy;
-use crate::table::Table;
+use crate::errors::{IntoPy, to_py};
+use crate::table::{Table, from_py};
+use pyo3_arrow::input::AnyRecordBatch;
 
 fn parse(config_text: Option<&str>) -> PyResult<accountscope::health::HealthConfig> {
     match config_text {
@@ -30,6 +31,17 @@ pub(crate) fn health_history(
     let options = accountscope::health::HealthOptions { from: start, to: end, step_days };
     let out = py.detach(|| accountscope::health::score_history(&engine.inner, &config, &options)).py()?;
     Ok((Table::new(out.history), Table::new(out.band_changes)))
+}
+
+/// The portfolio summary of a health history (first and last day by band, band changes by direction), as
+/// JSON and as an HTML table.
+#[pyfunction]
+pub(crate) fn health_summary(history: AnyRecordBatch, band_changes: AnyRecordBatch) -> PyResult<(String, String)> {
+    let history =
+        accountscope::health::HealthHistory { history: from_py(history)?, band_changes: from_py(band_changes)? };
+    let summary = history.summary().py()?;
+    let json = serde_json::to_string(&summary).map_err(|e| to_py(e.into()))?;
+    Ok((json, summary.html()))
 }
 
 /// Per-measure explanation of one account's score on `date` (and its change since `compare_to`).

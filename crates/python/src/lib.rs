@@ -14,6 +14,7 @@ mod gbdt;
 mod health;
 mod io;
 mod predict;
+mod progress;
 mod report;
 mod table;
 mod trend;
@@ -47,6 +48,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(health::health_history, m)?)?;
     m.add_class::<health::HealthScorer>()?;
     m.add_function(wrap_pyfunction!(health::health_explain, m)?)?;
+    m.add_function(wrap_pyfunction!(health::health_summary, m)?)?;
     m.add_function(wrap_pyfunction!(health::default_scorecards_yaml, m)?)?;
     m.add_class::<gbdt::Booster>()?;
     m.add_function(wrap_pyfunction!(gbdt::gbdt_train, m)?)?;

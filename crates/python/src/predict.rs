@@ -3,11 +3,14 @@
 //! as JSON of the core's serde structs; reports leave as JSON of the core's serde results.
 
 use accountscope::features::{FeatureConfig, FeatureInputs};
+use accountscope::gbdt::Value;
 use accountscope::predict;
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
 use pyo3_arrow::input::AnyRecordBatch;
 
 use crate::errors::{IntoPy, config, to_py};
+use crate::progress::observed;
 use crate::table::{Table, from_py};
 
 fn json<T: serde::Serialize>(value: &T) -> PyResult<String> {
@@ -77,10 +80,11 @@ pub(crate) fn snapshots_between(
     predict::snapshots_between(&from_py(features)?, start, end).py().map(Table::new)
 }
 
-/// The evaluation report of probabilities at a threshold, as JSON.
+/// The evaluation report of probabilities at a threshold, as JSON and as HTML tables.
 #[pyfunction]
-pub(crate) fn evaluate_probabilities(y: Vec<f64>, prob: Vec<f64>, threshold: f64) -> PyResult<String> {
-    json(&predict::evaluate(&y, &prob, threshold).py()?)
+pub(crate) fn evaluate_probabilities(y: Vec<f64>, prob: Vec<f64>, threshold: f64) -> PyResult<(String, String)> {
+    let evaluation = predict::evaluate(&y, &prob, threshold).py()?;
+    Ok((json(&evaluation)?, evaluation.html()))
 }
 
 /// DeLong's test of challenger against champion scores, as JSON.
@@ -141,13 +145,20 @@ macro_rules! model_class {
 }
 
 model_class!(ChurnModel, predict::ChurnModel, "churn", {
-    /// Trains on a feature table with labels, from a JSON `ChurnConfig`.
+    /// Trains on a feature table with labels, from a JSON `ChurnConfig`; `progress(task, done, total)` sees
+    /// each boosting round and Ctrl-C stops training with `KeyboardInterrupt`.
     #[staticmethod]
-    #[pyo3(signature = (features, config_json="{}"))]
-    fn fit(py: Python<'_>, features: AnyRecordBatch, config_json: &str) -> PyResult<Self> {
+    #[pyo3(signature = (features, config_json="{}", progress=None))]
+    fn fit(
+        py: Python<'_>,
+        features: AnyRecordBatch,
+        config_json: &str,
+        progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let config: predict::ChurnConfig = config(config_json, "churn")?;
         let features = from_py(features)?;
-        Ok(Self { inner: py.detach(|| predict::ChurnModel::fit(&features, &config)).py()? })
+        let inner = observed(py, progress, |o| predict::ChurnModel::fit_observed(&features, &config, o))?;
+        Ok(Self { inner })
     }
 
     /// Risk table with probabilities, `at_risk`, reasons and actions (`playbook`: YAML/JSON catalogue).
@@ -158,10 +169,41 @@ model_class!(ChurnModel, predict::ChurnModel, "churn", {
         py.detach(|| self.inner.predict(&features, &playbook)).py().map(Table::new)
     }
 
-    /// Per-horizon evaluation on the labelled rows, as JSON.
-    fn evaluate(&self, py: Python<'_>, features: AnyRecordBatch) -> PyResult<String> {
+    /// Per-horizon evaluation on the labelled rows, as `accountscope.predict.HorizonEvaluations` (a list
+    /// of dicts that renders as a table in Jupyter).
+    fn evaluate<'py>(&self, py: Python<'py>, features: AnyRecordBatch) -> PyResult<Bound<'py, PyAny>> {
         let features = from_py(features)?;
-        json(&py.detach(|| self.inner.evaluate(&features)).py()?)
+        let evaluations = py.detach(|| self.inner.evaluate(&features)).py()?;
+        let html = predict::HorizonEvaluation::html(&evaluations);
+        let class = py.import("accountscope.predict")?.getattr("HorizonEvaluations")?;
+        class.call1((json(&evaluations)?, html))
+    }
+
+    /// Churn probability of one account within `horizon` days (default: the primary horizon; monotone
+    /// across horizons like `predict`), from a dict of its feature values by name (None: missing; text for
+    /// categorical features). The real-time path: no table is built. A feature without a key is an error;
+    /// other keys are ignored.
+    #[pyo3(signature = (values, horizon=None))]
+    fn predict_one(&self, values: &Bound<'_, PyDict>, horizon: Option<u32>) -> PyResult<f64> {
+        let features = self.inner.features();
+        let mut row = Vec::with_capacity(features.len());
+        for feature in features {
+            let value = values.get_item(&feature.name)?.ok_or_else(|| {
+                to_py(accountscope::Error::invalid(
+                    "churn row",
+                    format!("no value for feature '{}' (give None for a missing value)", feature.name),
+                ))
+            })?;
+            let encoded = if value.is_none() {
+                feature.encode(Value::Missing)
+            } else if let Ok(text) = value.cast::<PyString>() {
+                feature.encode(Value::Text(text.to_str()?))
+            } else {
+                feature.encode(Value::Number(value.extract::<f64>()?))
+            };
+            row.push(encoded.py()?);
+        }
+        self.inner.probability_row(&row, horizon).py()
     }
 
     /// (horizon, threshold, trees, calibration) per horizon.
@@ -175,13 +217,19 @@ model_class!(ChurnModel, predict::ChurnModel, "churn", {
 });
 
 model_class!(ExpansionModel, predict::ExpansionModel, "expansion", {
-    /// Trains on a feature table with labels, from a JSON `ExpansionConfig`.
+    /// Trains on a feature table with labels, from a JSON `ExpansionConfig` (`progress` as for churn).
     #[staticmethod]
-    #[pyo3(signature = (features, config_json="{}"))]
-    fn fit(py: Python<'_>, features: AnyRecordBatch, config_json: &str) -> PyResult<Self> {
+    #[pyo3(signature = (features, config_json="{}", progress=None))]
+    fn fit(
+        py: Python<'_>,
+        features: AnyRecordBatch,
+        config_json: &str,
+        progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let config: predict::ExpansionConfig = config(config_json, "expansion")?;
         let features = from_py(features)?;
-        Ok(Self { inner: py.detach(|| predict::ExpansionModel::fit(&features, &config)).py()? })
+        let inner = observed(py, progress, |o| predict::ExpansionModel::fit_observed(&features, &config, o))?;
+        Ok(Self { inner })
     }
 
     /// Probability, amount with interval and expected MRR per horizon.
@@ -206,13 +254,20 @@ pub(crate) struct TrajectoryModel {
 #[pymethods]
 impl TrajectoryModel {
     /// Trains on a feature table with health features and a health history, from a JSON
-    /// `TrajectoryConfig`.
+    /// `TrajectoryConfig` (`progress` as for churn).
     #[staticmethod]
-    #[pyo3(signature = (features, health, config_json="{}"))]
-    fn fit(py: Python<'_>, features: AnyRecordBatch, health: AnyRecordBatch, config_json: &str) -> PyResult<Self> {
+    #[pyo3(signature = (features, health, config_json="{}", progress=None))]
+    fn fit(
+        py: Python<'_>,
+        features: AnyRecordBatch,
+        health: AnyRecordBatch,
+        config_json: &str,
+        progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let config: predict::TrajectoryConfig = config(config_json, "trajectory")?;
         let (features, health) = (from_py(features)?, from_py(health)?);
-        Ok(Self { inner: py.detach(|| predict::TrajectoryModel::fit(&features, &health, &config)).py()? })
+        let inner = observed(py, progress, |o| predict::TrajectoryModel::fit_observed(&features, &health, &config, o))?;
+        Ok(Self { inner })
     }
 
     /// Forecasts with intervals, red-band probabilities and `red_by`.

@@ -102,10 +102,9 @@ impl Report {
         String::from_utf8(bytes).map_err(|e| to_py(accountscope::Error::Internal(e.to_string())))
     }
 
-    /// The HTML document, for Jupyter.
-    fn _repr_html_(&self) -> PyResult<String> {
-        let bytes = self.inner.render(ReportFormat::Html).py()?;
-        String::from_utf8(bytes).map_err(|e| to_py(accountscope::Error::Internal(e.to_string())))
+    /// The HTML document in an iframe (its styles stay inside), for Jupyter.
+    fn _repr_html_(&self) -> String {
+        self.inner.notebook_html()
     }
 
     fn __repr__(&self) -> String {

@@ -126,9 +126,14 @@ def test_every_error_category_raised_by_real_bad_input(tmp_path) -> None:
     with pytest.raises(acs.IoError, match="missing.parquet") as io_info:
         acs.read(tmp_path / "missing.parquet")
     assert isinstance(io_info.value, OSError)
-    # NotFitted, Model and Unsupported are raised by modules that land later; the classes exist now.
-    assert issubclass(acs.NotFittedError, acs.AccountscopeError)
-    assert issubclass(acs.UnsupportedError, NotImplementedError)
+    with pytest.raises(acs.NotFittedError, match="fit"):
+        acs.GBDTClassifier().predict([[1.0]])
+    with pytest.raises(acs.ModelError):
+        acs.Booster.from_bytes(b"not a model")
+    rules = {"id": "r", "tables": [{"table": "t", "key": ["id"], "duplicates": "reject_all"}]}
+    with pytest.raises(acs.UnsupportedError, match="validate in memory") as unsupported:
+        acs.Validator(rules).stream("t", pa.table({"id": pa.array([], pa.int64())}))
+    assert isinstance(unsupported.value, NotImplementedError)
 
 
 def test_gil_is_released_during_heavy_calls() -> None:

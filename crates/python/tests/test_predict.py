@@ -35,13 +35,24 @@ def test_churn_model_trains_scores_and_pickles(features):
     cut = dt.date(2025, 1, 1)
     model = predict.churn_model(predict.known_at(features, cut), horizons=[30, 90])
     later = predict.snapshots_between(features, cut, dt.date(2026, 1, 1))
-    report = {h["horizon"]: h["evaluation"] for h in __import__("json").loads(model.evaluate(later))}
+    report = {h["horizon"]: h["evaluation"] for h in model.evaluate(later)}
     assert report[30]["roc_auc"] > 0.85, report[30]["roc_auc"]
     risk = model.predict(later).to_pandas()
     assert (risk["churn_probability_30d"] <= risk["churn_probability_90d"]).all()
     assert risk.loc[risk["at_risk"], "reason_1"].notna().all()
     again = pickle.loads(pickle.dumps(model))
     assert again.to_json() == model.to_json()
+    # One account from a dict gives the batch table's probabilities, bit for bit, at every horizon.
+    rows = later.to_pyarrow().slice(0, 25).to_pylist()
+    for row, (_, expected) in zip(rows, risk.head(25).iterrows()):
+        for h in (30, 90):
+            assert model.predict_one(row, horizon=h) == expected[f"churn_probability_{h}d"]
+    with pytest.raises(acs.InvalidInputError, match="horizons"):
+        model.predict_one(rows[0], horizon=7)
+    with pytest.raises(acs.InvalidInputError, match="no value for feature 'segment'"):
+        model.predict_one({k: v for k, v in rows[0].items() if k != "segment"})
+    with pytest.raises(acs.SchemaError, match="feature 'segment'"):
+        model.predict_one({**rows[0], "segment": 3.0})
     # A table of another feature-set version is refused.
     import pyarrow as pa
 

@@ -21,6 +21,7 @@ from .trend import trend_tests
 from .validate import Validation, Validator
 from .exceptions import (
     AccountscopeError,
+    CancelledError,
     ConfigError,
     InternalError,
     InvalidInputError,
@@ -78,6 +79,7 @@ __all__ = [
     "ConfigError",
     "Demo",
     "Engine",
+    "CancelledError",
     "InternalError",
     "InvalidInputError",
     "IoError",

@@ -70,6 +70,12 @@ class InternalError(AccountscopeError):
     category = "INTERNAL"
 
 
+class CancelledError(AccountscopeError):
+    """A long call was stopped by its progress callback (Ctrl-C raises ``KeyboardInterrupt`` instead)."""
+
+    category = "CANCELLED"
+
+
 _BY_CATEGORY: dict[str, type[AccountscopeError]] = {
     cls.category: cls
     for cls in (
@@ -81,6 +87,7 @@ _BY_CATEGORY: dict[str, type[AccountscopeError]] = {
         ModelError,
         UnsupportedError,
         InternalError,
+        CancelledError,
     )
 }
 
@@ -92,6 +99,7 @@ def error_class(category: str) -> type[AccountscopeError]:
 
 __all__ = [
     "AccountscopeError",
+    "CancelledError",
     "ConfigError",
     "InternalError",
     "InvalidInputError",

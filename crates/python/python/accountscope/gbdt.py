@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import _native
+from ._progress import Progress, reporter
 from .exceptions import InvalidInputError, NotFittedError
 
 try:  # scikit-learn is optional
@@ -164,8 +165,12 @@ class _GBDT(_Base):
         sample_weight: Any = None,
         eval_set: list[tuple[Any, Any]] | None = None,
         eval_sample_weight: list[Any] | None = None,
+        progress: Progress = True,
     ) -> "_GBDT":
-        """Train on ``X``, ``y``; the first ``eval_set`` pair is the validation set for early stopping."""
+        """Train on ``X``, ``y``; the first ``eval_set`` pair is the validation set for early stopping.
+
+        ``progress``: a bar for fits longer than half a second (``False``: none; a callable receives
+        ``(task, done, total)``). Ctrl-C stops training with ``KeyboardInterrupt`` and leaves no model."""
         x, names = _features(X)
         target = self._encode_target(y)
         valid_x = valid_y = valid_w = None
@@ -174,9 +179,11 @@ class _GBDT(_Base):
             valid_x = _features(vx)[0]
             valid_y = self._encode_target(vy)
             valid_w = _vector(eval_sample_weight[0]) if eval_sample_weight else None
-        self.booster_ = _native.gbdt_train(
-            self._params_json(), x, target, _vector(sample_weight), names, valid_x, valid_y, valid_w
-        )
+        with reporter(progress) as report:
+            booster = _native.gbdt_train(
+                self._params_json(), x, target, _vector(sample_weight), names, valid_x, valid_y, valid_w, report
+            )
+        self.booster_ = booster
         self.n_features_in_ = len(self.booster_.feature_names)
         if names is not None or _is_arrow(X):
             self.feature_names_in_ = np.asarray(self.booster_.feature_names, dtype=object)

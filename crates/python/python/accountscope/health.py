@@ -36,10 +36,18 @@ def _date(value: dt.date | str) -> dt.date:
 
 @dataclass(frozen=True)
 class HealthHistory:
-    """The two tables of :func:`history`."""
+    """The two tables of :func:`history`; in Jupyter, the portfolio summary (:meth:`summary`)."""
 
     history: Table
     band_changes: Table
+
+    def summary(self) -> dict[str, Any]:
+        """Accounts per band (``bands``: red, yellow, green) and mean score on the ``first`` and ``last``
+        scored day, and the band changes between them by direction (``downgrades``, ``upgrades``)."""
+        return json.loads(_native.health_summary(self.history, self.band_changes)[0])
+
+    def _repr_html_(self) -> str:
+        return _native.health_summary(self.history, self.band_changes)[1]
 
 
 def history(

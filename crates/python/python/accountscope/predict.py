@@ -14,10 +14,13 @@ import json
 from typing import Any, Sequence
 
 from . import _native
+from ._progress import Progress, reporter
 from ._native import ChurnModel, ExpansionModel, Table, TrajectoryModel
 
 __all__ = [
     "ChurnModel",
+    "Evaluation",
+    "HorizonEvaluations",
     "ExpansionModel",
     "TrajectoryModel",
     "build_features",
@@ -31,6 +34,31 @@ __all__ = [
     "snapshots_between",
     "trajectory_model",
 ]
+
+
+class Evaluation(dict):  # type: ignore[type-arg]
+    """The evaluation report of one set of probabilities: a dict of the Rust ``Evaluation`` fields (``roc_auc``,
+    ``pr_auc``, ``log_loss``, ``brier``, ``precision``, ``recall``, ``f1``, ``calibration``, ``lift``, ...)
+    that shows its metrics, lift and calibration as tables in Jupyter."""
+
+    def __init__(self, fields: dict[str, Any], html: str) -> None:
+        super().__init__(fields)
+        self._html = html
+
+    def _repr_html_(self) -> str:
+        return self._html
+
+
+class HorizonEvaluations(list):  # type: ignore[type-arg]
+    """A churn model's evaluation per horizon: a list of ``{"horizon": days, "evaluation": {...}}`` dicts
+    that shows one row of metrics per horizon in Jupyter."""
+
+    def __init__(self, evaluations_json: str, html: str) -> None:
+        super().__init__(json.loads(evaluations_json))
+        self._html = html
+
+    def _repr_html_(self) -> str:
+        return self._html
 
 
 def _json(config: dict[str, Any]) -> str:
@@ -88,25 +116,33 @@ def snapshots_between(features: Any, start: _dt.date, end: _dt.date) -> Table:
     return _native.snapshots_between(features, start, end)
 
 
-def churn_model(features: Any, **config: Any) -> ChurnModel:
-    """Trains the churn model (``horizons``, ``primary_horizon``, ``classifier``, ``reasons``)."""
-    return ChurnModel.fit(features, _json(config))
+def churn_model(features: Any, progress: Progress = True, **config: Any) -> ChurnModel:
+    """Trains the churn model (``horizons``, ``primary_horizon``, ``classifier``, ``reasons``).
+
+    ``progress``: a bar per horizon's model for fits longer than half a second (``False``: none; a callable
+    receives ``(task, done, total)``). Ctrl-C stops training with ``KeyboardInterrupt``."""
+    with reporter(progress) as report:
+        return ChurnModel.fit(features, _json(config), report)
 
 
-def expansion_model(features: Any, **config: Any) -> ExpansionModel:
-    """Trains the expansion model (``horizons``, ``classifier``, ``amount``)."""
-    return ExpansionModel.fit(features, _json(config))
+def expansion_model(features: Any, progress: Progress = True, **config: Any) -> ExpansionModel:
+    """Trains the expansion model (``horizons``, ``classifier``, ``amount``); ``progress`` as for churn."""
+    with reporter(progress) as report:
+        return ExpansionModel.fit(features, _json(config), report)
 
 
-def trajectory_model(features: Any, health: Any, **config: Any) -> TrajectoryModel:
-    """Trains the health trajectory (``horizons``, ``coverage``, ``gbdt``, ``holdout_share``, ``red_below``)."""
-    return TrajectoryModel.fit(features, health, _json(config))
+def trajectory_model(features: Any, health: Any, progress: Progress = True, **config: Any) -> TrajectoryModel:
+    """Trains the health trajectory (``horizons``, ``coverage``, ``gbdt``, ``holdout_share``, ``red_below``);
+    ``progress`` as for churn."""
+    with reporter(progress) as report:
+        return TrajectoryModel.fit(features, health, _json(config), report)
 
 
-def evaluate(y: Sequence[float], prob: Sequence[float], threshold: float = 0.5) -> dict[str, Any]:
+def evaluate(y: Sequence[float], prob: Sequence[float], threshold: float = 0.5) -> Evaluation:
     """ROC AUC, PR AUC, log-loss, Brier, precision / recall / F1 at ``threshold``, calibration curve and
     lift by decile."""
-    return json.loads(_native.evaluate_probabilities(list(map(float, y)), list(map(float, prob)), threshold))
+    fields, html = _native.evaluate_probabilities(list(map(float, y)), list(map(float, prob)), threshold)
+    return Evaluation(json.loads(fields), html)
 
 
 def delong_test(
