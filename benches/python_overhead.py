@@ -11,7 +11,7 @@ of each side is kept). Goals (issue 9): batch within 5% of Rust, one row from Py
 Build the extension in release first (a dev build measures unoptimised code):
 
     maturin develop --release -m crates/python/Cargo.toml
-    python benches/python_overhead.py [--accounts 10000] [--runs 7]
+    python benches/python_overhead.py [--accounts 10000] [--runs 3]
 """
 
 from __future__ import annotations
@@ -75,10 +75,11 @@ def python(folder: pathlib.Path, runs: int) -> dict[str, float]:
     start = time.perf_counter()
     for _ in range(calls):
         churn.predict_one(row)
+    one_row = (time.perf_counter() - start) / calls
     return {
         "churn_predict_s": median_time(runs, lambda: churn.predict(features)),
         "booster_predict_s": median_time(runs, lambda: booster.predict(x, raw=False)),
-        "predict_row_s": (time.perf_counter() - start) / calls,
+        "predict_row_s": one_row,
         "rows": features.num_rows,
         "matrix_rows": x.shape[0],
     }
@@ -87,7 +88,7 @@ def python(folder: pathlib.Path, runs: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = pathlib.Path(tmp)

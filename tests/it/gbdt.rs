@@ -211,6 +211,14 @@ fn categorical_splits_and_the_unseen_category_policy() {
         .unwrap();
         assert_eq!(model.predict_row(&row).unwrap().to_bits(), model.predict_batch(&b, false).unwrap()[0].to_bits());
     }
+    // A large batch (walked tree by tree over blocks of rows) scores exactly as one row at a time.
+    let probe = categorical_batch(1000, 9, false);
+    let batch = model.predict_batch(&probe, false).unwrap();
+    let encoded = accountscope::gbdt::Features::with_schema(&probe, model.features()).unwrap();
+    for (r, p) in batch.iter().enumerate() {
+        let row = [encoded.column(0)[r], encoded.column(1)[r]];
+        assert_eq!(p.to_bits(), model.predict_row(&row).unwrap().to_bits(), "row {r}");
+    }
     let err = plan.encode(accountscope::gbdt::Value::Number(1.0)).unwrap_err();
     assert!(err.to_string().contains("feature 'plan'"), "{err}");
 }

@@ -1,11 +1,13 @@
-//! Progress and cancellation for long calls (model training): the call reports each step to an
-//! [`Observer`], which may stop it; a stopped call returns [`Error::Cancelled`] and keeps nothing.
+//! Progress and cancellation for long calls (model training per boosting round, health histories and
+//! anomaly detection per account): the call reports each step to an [`Observer`], which may stop it; a
+//! stopped call returns [`Error::Cancelled`] and keeps nothing.
 //!
 //! This is how a binding shows a progress bar and turns Ctrl-C into a clean stop (the Python binding's
 //! `KeyboardInterrupt`). It is distinct from [`crate::gbdt::Training::with_progress`], whose stop is an
 //! ordinary end of training that keeps the trees grown so far.
 
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
@@ -52,6 +54,27 @@ pub(crate) fn report(observer: &dyn Observer, step: Step<'_>) -> Result<()> {
     }
 }
 
+/// Counts the units of a parallel loop (one per account) and reports each one done.
+pub(crate) struct Counter<'a> {
+    observer: &'a dyn Observer,
+    task: &'a str,
+    total: u64,
+    done: AtomicU64,
+}
+
+impl<'a> Counter<'a> {
+    /// A count of `total` units of `task`.
+    pub(crate) fn new(observer: &'a dyn Observer, task: &'a str, total: usize) -> Self {
+        Self { observer, task, total: total as u64, done: AtomicU64::new(0) }
+    }
+
+    /// One more unit done (from any thread); a stop becomes [`Error::Cancelled`].
+    pub(crate) fn tick(&self) -> Result<()> {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        report(self.observer, Step { task: self.task, done, total: self.total })
+    }
+}
+
 /// Adds `context` to an error unless it is a cancellation, which passes through unchanged so that callers
 /// can tell a stop from a failure.
 pub(crate) fn model_error(context: impl FnOnce(Error) -> String) -> impl FnOnce(Error) -> Error {
@@ -63,8 +86,6 @@ pub(crate) fn model_error(context: impl FnOnce(Error) -> String) -> impl FnOnce(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU64, Ordering};
-
     use super::*;
 
     #[test]

@@ -8,17 +8,19 @@ use pyo3_arrow::input::AnyRecordBatch;
 use crate::errors::{IntoPy, config};
 use crate::table::{Table, from_py};
 
-/// The batch pass from a JSON `AnomalyConfig`: (events, incidents, series, scores or None).
+/// The batch pass from a JSON `AnomalyConfig`: (events, incidents, series, scores or None);
+/// `progress(task, done, total)` sees the accounts done and Ctrl-C stops it with `KeyboardInterrupt`.
 #[pyfunction]
-#[pyo3(signature = (data, config_json="{}"))]
+#[pyo3(signature = (data, config_json="{}", progress=None))]
 pub(crate) fn detect_anomalies(
     py: Python<'_>,
     data: AnyRecordBatch,
     config_json: &str,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(Table, Table, Table, Option<Table>)> {
     let config: accountscope::anomaly::AnomalyConfig = config(config_json, "anomaly")?;
     let input = from_py(data)?;
-    let out = py.detach(|| accountscope::anomaly::detect(&input, &config)).py()?;
+    let out = crate::progress::observed(py, progress, |o| accountscope::anomaly::detect_observed(&input, &config, o))?;
     Ok((Table::new(out.events), Table::new(out.incidents), Table::new(out.series), out.scores.map(Table::new)))
 }
 

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 
 use crate::engine::{Engine, parse_date};
 use crate::errors::{IntoPy, to_py};
+use crate::progress::observed;
 use crate::table::{Table, from_py};
 use pyo3_arrow::input::AnyRecordBatch;
 
@@ -16,9 +17,10 @@ fn parse(config_text: Option<&str>) -> PyResult<accountscope::health::HealthConf
 }
 
 /// Health history and band changes of every account in `engine`, from a YAML / JSON `HealthConfig`
-/// (the default scorecards when none).
+/// (the default scorecards when none); `progress(task, done, total)` sees the accounts scored and Ctrl-C
+/// stops it with `KeyboardInterrupt`.
 #[pyfunction]
-#[pyo3(signature = (engine, start, end, step_days=1, config_text=None))]
+#[pyo3(signature = (engine, start, end, step_days=1, config_text=None, progress=None))]
 pub(crate) fn health_history(
     py: Python<'_>,
     engine: &Engine,
@@ -26,10 +28,13 @@ pub(crate) fn health_history(
     end: NaiveDate,
     step_days: u32,
     config_text: Option<&str>,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(Table, Table)> {
     let config = parse(config_text)?;
     let options = accountscope::health::HealthOptions { from: start, to: end, step_days };
-    let out = py.detach(|| accountscope::health::score_history(&engine.inner, &config, &options)).py()?;
+    let out = observed(py, progress, |o| {
+        accountscope::health::HealthScorer::new(&engine.inner, config)?.history_observed(&options, o)
+    })?;
     Ok((Table::new(out.history), Table::new(out.band_changes)))
 }
 
@@ -97,17 +102,18 @@ impl HealthScorer {
         Ok(Self { inner })
     }
 
-    /// History and band changes of every account.
-    #[pyo3(signature = (start, end, step_days=1))]
+    /// History and band changes of every account (`progress` as for `health_history`).
+    #[pyo3(signature = (start, end, step_days=1, progress=None))]
     fn history(
         &self,
         py: Python<'_>,
         start: &Bound<'_, PyAny>,
         end: &Bound<'_, PyAny>,
         step_days: u32,
+        progress: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<(Table, Table)> {
         let options = options(start, end, step_days)?;
-        let out = py.detach(|| self.inner.history(&options)).py()?;
+        let out = observed(py, progress, |o| self.inner.history_observed(&options, o))?;
         Ok((Table::new(out.history), Table::new(out.band_changes)))
     }
 

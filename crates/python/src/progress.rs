@@ -29,7 +29,11 @@ struct Watch {
 impl Observer for Watch {
     fn step(&self, step: &Step<'_>) -> ControlFlow<()> {
         if let Ok(mut latest) = self.latest.lock() {
-            *latest = Some((step.task.to_string(), step.done, step.total));
+            // Parallel loops report out of order: keep the furthest step of the running task.
+            let behind = latest.as_ref().is_some_and(|(task, done, _)| task == step.task && *done >= step.done);
+            if !behind {
+                *latest = Some((step.task.to_string(), step.done, step.total));
+            }
         }
         if self.cancel.load(Ordering::Relaxed) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     }

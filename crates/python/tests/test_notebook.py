@@ -100,7 +100,12 @@ def test_health_summary_matches_the_raw_history() -> None:
     demo = acs.generate_demo(accounts=150, seed=3)
     engine = acs.Engine(threads=1)
     engine.register_demo(demo)
-    out = health.history(engine, "2024-06-01", "2024-06-30", step_days=7)
+    steps: list[tuple[str, int, int]] = []
+    out = health.history(engine, "2024-06-01", "2024-06-30", step_days=7, progress=lambda *s: steps.append(s))
+    assert steps[-1] == ("health", 150, 150), "the last step shown is every account scored"
+    found: list[tuple[str, int, int]] = []
+    acs.anomaly.detect(demo.table("usage"), progress=lambda *s: found.append(s))
+    assert found[-1] == ("anomalies", 150, 150)
     summary = out.summary()
     frame = out.history.to_pandas()
     frame["date"] = pd.to_datetime(frame["date"])

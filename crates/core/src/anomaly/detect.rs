@@ -16,6 +16,7 @@ use super::{
     VolatilityShift,
 };
 use crate::error::{Error, Result};
+use crate::progress::{Counter, Observer, Silent};
 use crate::table::Table;
 use crate::trend::series::{Grouped, date_column, epoch_date, float_column, int_column, text_column, to_table};
 
@@ -184,10 +185,16 @@ struct Incident {
 
 /// Runs the batch pass over a long table; see the module documentation.
 pub fn detect(table: &Table, config: &AnomalyConfig) -> Result<AnomalyResult> {
+    detect_observed(table, config, &Silent)
+}
+
+/// [`detect`] reporting each account done (task `"anomalies"`) to `observer`, which may cancel it.
+pub fn detect_observed(table: &Table, config: &AnomalyConfig, observer: &dyn Observer) -> Result<AnomalyResult> {
     config.validate()?;
     let grouped = Grouped::new(table, &config.id_columns, &config.time_column)?;
     let values: Vec<_> = config.value_columns.iter().map(|m| grouped.values(m)).collect::<Result<_>>()?;
     let detectors = config.detectors.list();
+    let counter = Counter::new(observer, "anomalies", grouped.groups.len());
     let accounts: Vec<AccountOut> = (0..grouped.groups.len())
         .into_par_iter()
         .map(|g| {
@@ -198,9 +205,10 @@ pub fn detect(table: &Table, config: &AnomalyConfig) -> Result<AnomalyResult> {
                 // Three years of five metrics of 10,000 accounts would hold gigabytes of baselines.
                 series.iter_mut().for_each(|s| s.prepared = None);
             }
-            AccountOut { series, incidents }
+            counter.tick()?;
+            Ok(AccountOut { series, incidents })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     build(&grouped, &accounts, config)
 }
 

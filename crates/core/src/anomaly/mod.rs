@@ -25,7 +25,7 @@ pub mod shifts;
 pub mod stream;
 
 pub use baseline::{BaselineConfig, Prepared};
-pub use detect::{AnomalyConfig, AnomalyResult, detect};
+pub use detect::{AnomalyConfig, AnomalyResult, detect, detect_observed};
 pub use detectors::{ResidualMad, Shesd};
 pub use online::{OnlineConfig, OnlineState};
 pub use peer::{PeerConfig, RecentConfig, peer_outliers, recent_features};

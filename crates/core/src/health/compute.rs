@@ -14,6 +14,7 @@ use super::config::{HealthConfig, Measure, NullPolicy, WindowAggregate};
 use crate::contracts::days_since_epoch;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::progress::{Counter, Observer, Silent};
 use crate::table::Table;
 
 /// The days to score.
@@ -203,16 +204,26 @@ impl HealthScorer {
 
     /// Scores every account; see [`score_history`].
     pub fn history(&self, options: &HealthOptions) -> Result<HealthHistory> {
+        self.history_observed(options, &Silent)
+    }
+
+    /// [`HealthScorer::history`] reporting each account scored (task `"health"`) to `observer`, which may
+    /// cancel it.
+    pub fn history_observed(&self, options: &HealthOptions, observer: &dyn Observer) -> Result<HealthHistory> {
         let (from, to, step) = check(options)?;
+        let counter = Counter::new(observer, "health", self.accounts.len());
         let scored: Vec<Vec<DayScore>> = (0..self.accounts.len())
             .into_par_iter()
             .map(|a| {
-                self.schedule(a, from, to, step)
+                let days = self
+                    .schedule(a, from, to, step)
                     .into_iter()
                     .map(|d| self.score(&self.accounts[a].0, self.accounts[a].1, d))
-                    .collect()
+                    .collect();
+                counter.tick()?;
+                Ok(days)
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let all: Vec<usize> = (0..self.accounts.len()).collect();
         Ok(HealthHistory { history: history_table(self, &all, &scored)?, band_changes: band_changes(self, &scored)? })
     }

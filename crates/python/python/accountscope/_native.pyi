@@ -65,7 +65,12 @@ def canonical_schema(table: str) -> Any: ...
 def table_names() -> list[str]: ...
 def trend_tests(data: Any, config_json: str = "{}") -> Table: ...
 def health_history(
-    engine: Engine, start: datetime.date, end: datetime.date, step_days: int = 1, config_text: str | None = None
+    engine: Engine,
+    start: datetime.date,
+    end: datetime.date,
+    step_days: int = 1,
+    config_text: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[Table, Table]: ...
 def health_explain(
     engine: Engine,
@@ -82,7 +87,11 @@ class HealthScorer:
 
     def __new__(cls, engine: Engine, config_text: str | None = None) -> HealthScorer: ...
     def history(
-        self, start: datetime.date | str, end: datetime.date | str, step_days: int = 1
+        self,
+        start: datetime.date | str,
+        end: datetime.date | str,
+        step_days: int = 1,
+        progress: Callable[[str, int, int], None] | None = None,
     ) -> tuple[Table, Table]: ...
     def account_trend(
         self, account_id: str, start: datetime.date | str, end: datetime.date | str, step_days: int = 1
@@ -90,7 +99,9 @@ class HealthScorer:
     def explain(
         self, account_id: str, date: datetime.date | str, compare_to: datetime.date | str | None = None
     ) -> Table: ...
-def detect_anomalies(data: Any, config_json: str = "{}") -> tuple[Table, Table, Table, Table | None]: ...
+def detect_anomalies(
+    data: Any, config_json: str = "{}", progress: Callable[[str, int, int], None] | None = None
+) -> tuple[Table, Table, Table, Table | None]: ...
 def anomaly_event_score(
     detected: Any, labels: Any, id: str = "account_id", tolerance_days: int = 1, kinds: list[str] = ...
 ) -> tuple[int, int, int, int]: ...

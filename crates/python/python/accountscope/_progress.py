@@ -1,4 +1,4 @@
-"""Progress display for long calls (model training).
+"""Progress display for long calls (model training, health histories, anomaly detection).
 
 ``progress=True`` shows a bar once a call has run for half a second: tqdm's (``tqdm.auto``, so a widget in
 Jupyter) when tqdm is installed, else one plain text line on stderr rewritten in place. ``progress=False``

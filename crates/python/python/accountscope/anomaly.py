@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from . import _native
+from ._progress import Progress, reporter
 from ._native import Engine, Table
 
 
@@ -38,10 +39,14 @@ class AnomalyResult:
         engine.register_anomalies(self.events, self.incidents, self.series)
 
 
-def detect(data: Any, **config: Any) -> AnomalyResult:
+def detect(data: Any, progress: Progress = True, **config: Any) -> AnomalyResult:
     """The batch pass over a long usage table (``id_columns``, ``time_column``, ``value_columns``,
-    ``baseline``, ``detectors``, ``ensemble``, ``comove_z``, ``point_scores``)."""
-    events, incidents, series, scores = _native.detect_anomalies(data, _json(config))
+    ``baseline``, ``detectors``, ``ensemble``, ``comove_z``, ``point_scores``).
+
+    ``progress``: a bar over the accounts for runs longer than half a second (``False``: none; a callable
+    receives ``(task, done, total)``). Ctrl-C stops it with ``KeyboardInterrupt``."""
+    with reporter(progress) as report:
+        events, incidents, series, scores = _native.detect_anomalies(data, _json(config), report)
     return AnomalyResult(events, incidents, series, scores)
 
 

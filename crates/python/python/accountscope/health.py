@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from . import _native
+from ._progress import Progress, reporter
 from ._native import Engine, HealthScorer, Table
 
 
@@ -51,11 +52,21 @@ class HealthHistory:
 
 
 def history(
-    engine: Engine, start: dt.date | str, end: dt.date | str, step_days: int = 1, config: Any = None
+    engine: Engine,
+    start: dt.date | str,
+    end: dt.date | str,
+    step_days: int = 1,
+    config: Any = None,
+    progress: Progress = True,
 ) -> HealthHistory:
     """Score every account of ``engine``'s ``accounts`` table on every ``step_days``-th day from ``start``
-    to ``end``: score, band, group and measure scores per row; band changes with their drivers."""
-    return HealthHistory(*_native.health_history(engine, _date(start), _date(end), step_days, _text(config)))
+    to ``end``: score, band, group and measure scores per row; band changes with their drivers.
+
+    ``progress``: a bar over the accounts for runs longer than half a second (``False``: none; a callable
+    receives ``(task, done, total)``). Ctrl-C stops it with ``KeyboardInterrupt``."""
+    with reporter(progress) as report:
+        tables = _native.health_history(engine, _date(start), _date(end), step_days, _text(config), report)
+    return HealthHistory(*tables)
 
 
 def explain(
