@@ -71,7 +71,9 @@ class InternalError(AccountscopeError):
 
 
 class CancelledError(AccountscopeError):
-    """A long call was stopped by its progress callback (Ctrl-C raises ``KeyboardInterrupt`` instead)."""
+    """The core's ``CANCELLED`` category (a long call stopped by its caller). accountscope's own calls never
+    raise it: Ctrl-C raises ``KeyboardInterrupt`` and an exception in a progress callback propagates as
+    itself; the class exists so that every core category has its class."""
 
     category = "CANCELLED"
 
