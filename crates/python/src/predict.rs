@@ -108,15 +108,32 @@ pub(crate) fn feature_drift(
 }
 
 macro_rules! model_class {
-    ($name:ident, $core:ty, $what:literal, { $($extra:tt)* }) => {
+    ($name:ident, $core:ident, $config:ident, $what:literal, { $($extra:tt)* }) => {
         #[doc = concat!("A fitted ", $what, " model (pickles through its JSON form).")]
         #[pyclass(module = "accountscope._native", frozen)]
         pub(crate) struct $name {
-            inner: $core,
+            inner: predict::$core,
         }
 
         #[pymethods]
         impl $name {
+            #[doc = concat!("Trains on a feature table with labels, from a JSON `", stringify!($config), "`; ")]
+            /// `progress(task, done, total)` sees each boosting round and Ctrl-C stops training with
+            /// `KeyboardInterrupt`.
+            #[staticmethod]
+            #[pyo3(signature = (features, config_json="{}", progress=None))]
+            fn fit(
+                py: Python<'_>,
+                features: AnyRecordBatch,
+                config_json: &str,
+                progress: Option<&Bound<'_, PyAny>>,
+            ) -> PyResult<Self> {
+                let config: predict::$config = config(config_json, $what)?;
+                let features = from_py(features)?;
+                let inner = observed(py, progress, |o| predict::$core::fit_observed(&features, &config, o))?;
+                Ok(Self { inner })
+            }
+
             /// The model as JSON (what pickling stores).
             fn to_json(&self) -> PyResult<String> {
                 json(&self.inner)
@@ -144,23 +161,7 @@ macro_rules! model_class {
     };
 }
 
-model_class!(ChurnModel, predict::ChurnModel, "churn", {
-    /// Trains on a feature table with labels, from a JSON `ChurnConfig`; `progress(task, done, total)` sees
-    /// each boosting round and Ctrl-C stops training with `KeyboardInterrupt`.
-    #[staticmethod]
-    #[pyo3(signature = (features, config_json="{}", progress=None))]
-    fn fit(
-        py: Python<'_>,
-        features: AnyRecordBatch,
-        config_json: &str,
-        progress: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let config: predict::ChurnConfig = config(config_json, "churn")?;
-        let features = from_py(features)?;
-        let inner = observed(py, progress, |o| predict::ChurnModel::fit_observed(&features, &config, o))?;
-        Ok(Self { inner })
-    }
-
+model_class!(ChurnModel, ChurnModel, ChurnConfig, "churn", {
     /// Risk table with probabilities, `at_risk`, reasons and actions (`playbook`: YAML/JSON catalogue).
     #[pyo3(signature = (features, playbook=None))]
     fn predict(&self, py: Python<'_>, features: AnyRecordBatch, playbook: Option<&str>) -> PyResult<Table> {
@@ -216,22 +217,7 @@ model_class!(ChurnModel, predict::ChurnModel, "churn", {
     }
 });
 
-model_class!(ExpansionModel, predict::ExpansionModel, "expansion", {
-    /// Trains on a feature table with labels, from a JSON `ExpansionConfig` (`progress` as for churn).
-    #[staticmethod]
-    #[pyo3(signature = (features, config_json="{}", progress=None))]
-    fn fit(
-        py: Python<'_>,
-        features: AnyRecordBatch,
-        config_json: &str,
-        progress: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let config: predict::ExpansionConfig = config(config_json, "expansion")?;
-        let features = from_py(features)?;
-        let inner = observed(py, progress, |o| predict::ExpansionModel::fit_observed(&features, &config, o))?;
-        Ok(Self { inner })
-    }
-
+model_class!(ExpansionModel, ExpansionModel, ExpansionConfig, "expansion", {
     /// Probability, amount with interval and expected MRR per horizon.
     fn predict(&self, py: Python<'_>, features: AnyRecordBatch) -> PyResult<Table> {
         let features = from_py(features)?;
