@@ -211,13 +211,15 @@ fn categorical_splits_and_the_unseen_category_policy() {
         .unwrap();
         assert_eq!(model.predict_row(&row).unwrap().to_bits(), model.predict_batch(&b, false).unwrap()[0].to_bits());
     }
-    // A large batch (walked tree by tree over blocks of rows) scores exactly as one row at a time.
-    let probe = categorical_batch(1000, 9, false);
-    let batch = model.predict_batch(&probe, false).unwrap();
+    // A large batch (walked tree by tree over blocks of rows) scores exactly as one row at a time, and both
+    // reach the leaves a plain walk of each tree reaches.
+    let probe = categorical_batch(1003, 9, false);
+    let batch = model.predict_batch(&probe, true).unwrap();
     let encoded = accountscope::gbdt::Features::with_schema(&probe, model.features()).unwrap();
     for (r, p) in batch.iter().enumerate() {
         let row = [encoded.column(0)[r], encoded.column(1)[r]];
-        assert_eq!(p.to_bits(), model.predict_row(&row).unwrap().to_bits(), "row {r}");
+        assert_eq!(p.to_bits(), model.predict_row_raw(&row).unwrap().to_bits(), "row {r}");
+        assert_eq!(p.to_bits(), plain_walk(&model, &row).to_bits(), "row {r}");
     }
     let err = plan.encode(accountscope::gbdt::Value::Number(1.0)).unwrap_err();
     assert!(err.to_string().contains("feature 'plan'"), "{err}");
@@ -358,6 +360,32 @@ fn invalid_configuration_names_the_field() {
     let json = r#"{"num_leaves": 7, "learning_rte": 0.1}"#;
     let e = serde_json::from_str::<GbdtParams>(json).unwrap_err();
     assert!(e.to_string().contains("learning_rte"), "{e}");
+}
+
+/// The reference prediction: the initial score plus each tree's output from [`Tree::predict`], in order.
+fn plain_walk(model: &Booster, row: &[f64]) -> f64 {
+    model.trees().iter().fold(model.init_score(), |s, t| s + t.predict(row))
+}
+
+#[test]
+fn batch_and_single_row_predictions_equal_a_plain_walk_of_every_tree() {
+    // Missing values in training and in the probe rows exercise the learnt default directions.
+    let (x, y) = synthetic(3000, 21);
+    let params = GbdtParams { num_iterations: 60, num_leaves: 40, ..GbdtParams::default() };
+    let model = train(&params, &dataset(&x, &y)).unwrap();
+    let (mut probe, _) = synthetic(1021, 22);
+    for (i, v) in probe.iter_mut().enumerate() {
+        if i % 13 == 0 {
+            *v = f64::NAN;
+        }
+    }
+    let batch = model.predict_array(probe.view(), true).unwrap();
+    for (r, row) in probe.rows().into_iter().enumerate() {
+        let row = row.to_vec();
+        let expected = plain_walk(&model, &row).to_bits();
+        assert_eq!(batch[r].to_bits(), expected, "batch row {r}");
+        assert_eq!(model.predict_row_raw(&row).unwrap().to_bits(), expected, "single row {r}");
+    }
 }
 
 fn small_model() -> (Booster, Array2<f64>) {

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::{FeatureInfo, Features};
+use super::forest::CachedForest;
 use super::objective::Loss;
 use super::params::{GbdtParams, Metric, Objective};
 use super::shap::tree_shap;
@@ -15,7 +16,7 @@ use crate::error::{Error, Result};
 
 /// Rows per parallel prediction task.
 const PREDICT_CHUNK: usize = 2048;
-/// Rows passed through one tree at a time in batch prediction.
+/// Rows passed through one tree at a time in batch prediction (their values stay in L1 meanwhile).
 const TREE_BLOCK: usize = 64;
 
 /// Deepest tree TreeSHAP accepts (its recursion follows the tree's depth).
@@ -72,6 +73,9 @@ pub struct Booster {
     pub(crate) init_score: f64,
     pub(crate) trees: Vec<Tree>,
     pub(crate) info: TrainingInfo,
+    /// The trees laid out for prediction (derived, not saved).
+    #[serde(skip)]
+    pub(crate) forest: CachedForest,
 }
 
 impl Booster {
@@ -121,11 +125,7 @@ impl Booster {
 
     #[inline]
     fn raw_row(&self, row: &[f64]) -> f64 {
-        let mut s = self.init_score;
-        for t in &self.trees {
-            s += t.predict(row);
-        }
-        s
+        self.forest.get(&self.trees).score(row, self.init_score)
     }
 
     /// Predictions for every row of `features` (which must carry this model's schema); `raw` gives scores
@@ -139,16 +139,11 @@ impl Booster {
             out.fill(if raw { self.init_score } else { Loss::transform(objective, self.init_score) });
             return Ok(out);
         }
+        let forest = self.forest.get(&self.trees);
         features.par_blocks(&mut out, PREDICT_CHUNK, |rows, scores| {
-            // Tree by tree over a small block of rows: each tree's nodes stay in L1 while the block passes
-            // through it, instead of every tree being fetched again for every row.
             for (rows, scores) in rows.chunks(TREE_BLOCK * k).zip(scores.chunks_mut(TREE_BLOCK)) {
                 scores.fill(self.init_score);
-                for t in &self.trees {
-                    for (s, row) in scores.iter_mut().zip(rows.chunks_exact(k)) {
-                        *s += t.predict(row);
-                    }
-                }
+                forest.add(rows, k, scores);
                 if !raw {
                     scores.iter_mut().for_each(|s| *s = Loss::transform(objective, *s));
                 }
@@ -228,5 +223,6 @@ impl Booster {
     /// Keeps only the first `rounds` trees.
     pub(crate) fn truncate(&mut self, rounds: usize) {
         self.trees.truncate(rounds);
+        self.forest = CachedForest::default();
     }
 }

@@ -178,36 +178,9 @@ impl Features {
                 message: format!("column(s) {extra:?} are not features of the model (it has {})", names(schema)),
             });
         }
-        let mut columns = Vec::with_capacity(schema.len());
-        for feature in schema {
-            let array = batch.column_by_name(&feature.name).ok_or_else(|| Error::Internal("column vanished".into()))?;
-            let dt = array.data_type();
-            let retyped = |expected: &str| Error::Schema {
-                context: format!("gbdt input, column '{}'", feature.name),
-                message: format!("the model was trained on {expected} values, got {dt}"),
-            };
-            let column = match &feature.kind {
-                FeatureKind::Categorical { categories: Some(categories) } => {
-                    if !is_text(dt) {
-                        return Err(retyped("text (categorical)"));
-                    }
-                    encode_strings(&feature.name, array, categories)?
-                }
-                FeatureKind::Categorical { categories: None } => {
-                    if !dt.is_integer() && !dt.is_floating() {
-                        return Err(retyped("integer category code"));
-                    }
-                    let column = numeric_column(&feature.name, array)?;
-                    check_codes(&feature.name, &column)?;
-                    column
-                }
-                FeatureKind::Boolean if dt != &DataType::Boolean => return Err(retyped("boolean")),
-                FeatureKind::Numeric if !dt.is_numeric() => return Err(retyped("numeric")),
-                FeatureKind::Boolean | FeatureKind::Numeric => numeric_column(&feature.name, array)?,
-            };
-            columns.push(column);
-        }
-        Self::new(schema.to_vec(), columns)
+        // Column by column in parallel; the first failing column in schema order is the error reported.
+        let columns: Vec<Result<Vec<f64>>> = schema.par_iter().map(|feature| read_column(batch, feature)).collect();
+        Self::new(schema.to_vec(), columns.into_iter().collect::<Result<_>>()?)
     }
 
     /// Features of a matrix read with a model's schema (columns in the model's order; text categories
@@ -456,4 +429,33 @@ fn encode_strings(name: &str, array: &ArrayRef, categories: &[String]) -> Result
             None => f64::NAN,
         })
         .collect())
+}
+
+/// One feature's column of `batch` as values (text categories as codes), checked against the model's kind.
+fn read_column(batch: &RecordBatch, feature: &FeatureInfo) -> Result<Vec<f64>> {
+    let array = batch.column_by_name(&feature.name).ok_or_else(|| Error::Internal("column vanished".into()))?;
+    let dt = array.data_type();
+    let retyped = |expected: &str| Error::Schema {
+        context: format!("gbdt input, column '{}'", feature.name),
+        message: format!("the model was trained on {expected} values, got {dt}"),
+    };
+    match &feature.kind {
+        FeatureKind::Categorical { categories: Some(categories) } => {
+            if !is_text(dt) {
+                return Err(retyped("text (categorical)"));
+            }
+            encode_strings(&feature.name, array, categories)
+        }
+        FeatureKind::Categorical { categories: None } => {
+            if !dt.is_integer() && !dt.is_floating() {
+                return Err(retyped("integer category code"));
+            }
+            let column = numeric_column(&feature.name, array)?;
+            check_codes(&feature.name, &column)?;
+            Ok(column)
+        }
+        FeatureKind::Boolean if dt != &DataType::Boolean => Err(retyped("boolean")),
+        FeatureKind::Numeric if !dt.is_numeric() => Err(retyped("numeric")),
+        FeatureKind::Boolean | FeatureKind::Numeric => numeric_column(&feature.name, array),
+    }
 }

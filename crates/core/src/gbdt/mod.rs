@@ -25,6 +25,7 @@
 mod binning;
 mod booster;
 mod data;
+mod forest;
 mod grow;
 mod linfa_traits;
 mod objective;

@@ -221,6 +221,7 @@ impl<'a> Training<'a> {
                 stopped,
                 library_version: crate::VERSION.to_string(),
             },
+            forest: Default::default(),
         };
         if let Some(b) = best_iteration {
             booster.truncate(b + 1);

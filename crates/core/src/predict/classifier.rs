@@ -9,6 +9,7 @@ use arrow::datatypes::{DataType, Float64Type};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::calibrate::{self, Calibration, Calibrator};
@@ -313,7 +314,7 @@ impl BinaryClassifier {
     /// Calibrated probabilities of features already read with [`Self::features`].
     pub fn predict_proba_features(&self, features: &Features) -> Result<Vec<f64>> {
         let raw = self.booster.predict(features, true)?;
-        Ok(raw.iter().map(|s| self.calibrator.apply(*s)).collect())
+        Ok(raw.par_iter().map(|s| self.calibrator.apply(*s)).collect())
     }
 
     /// Calibrated probability of one row of raw feature values in model order (no allocation).
