@@ -4,8 +4,8 @@
 //! - [`LevelShift`]: medians of two adjacent windows of the seasonally adjusted series; the difference is
 //!   scored against the spread of the same difference over the whole series.
 //! - [`VolatilityShift`]: mean absolute remainder (clipped) of two adjacent windows; their ratio.
-//! - [`Flatline`]: a dead feed, as missing days inside the series or as a run of one repeated value
-//!   longer than the series' own rate of repeats makes plausible.
+//! - [`Flatline`]: a dead feed, as missing days inside the series or as a run of one repeated non-zero
+//!   value longer than the series' own rate of repeats makes plausible.
 
 use serde::{Deserialize, Serialize};
 
@@ -211,8 +211,12 @@ impl Detector for VolatilityShift {
     }
 }
 
-/// A dead feed: every run of missing days inside the series, and runs of one repeated value whose
-/// chance, n · p^(L−1) with p the series' share of consecutive equal values, is below `alpha`.
+/// A dead feed: every run of missing days inside the series, and runs of one repeated non-zero value whose
+/// chance, n · p^(L−1) with p the share of non-zero days followed by the same value, is below `alpha`.
+///
+/// Zero is left out: a run of zeros says nobody used the product, which is usage, not a stuck feed; the
+/// count model judges it (a drop when it is unusual for the account, a level shift when it lasts), and
+/// zero repeats of a quiet series would otherwise make a stuck non-zero counter look ordinary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Flatline {
@@ -278,8 +282,9 @@ impl Detector for Flatline {
                 i += 1;
             }
         }
-        let pairs = o.windows(2).filter(|w| !w[0].is_nan() && !w[1].is_nan()).count();
-        let equal = o.windows(2).filter(|w| w[0] == w[1]).count();
+        let nonzero_pairs = || o.windows(2).filter(|w| !w[1].is_nan() && !w[0].is_nan() && w[0] != 0.0);
+        let pairs = nonzero_pairs().count();
+        let equal = nonzero_pairs().filter(|w| w[0] == w[1]).count();
         let p = (equal as f64 + 1.0) / (pairs as f64 + 2.0);
         let mut i = 0;
         while i < n {
@@ -288,7 +293,7 @@ impl Detector for Flatline {
                 i += 1;
             }
             let len = i - start + 1;
-            if len >= self.min_run {
+            if len >= self.min_run && o[start] != 0.0 {
                 let chance = n as f64 * p.powi(len as i32 - 1);
                 if chance < self.alpha {
                     let score = (self.alpha / chance).log10() + 1.0;
@@ -349,6 +354,14 @@ mod tests {
             f.iter().map(|f| (f.start, f.end, f.kind)).collect::<Vec<_>>(),
             [(50, 53, Kind::Missing), (80, 94, Kind::Flatline)]
         );
+        // A run of zeros is no activity, not a stuck feed (the count model judges it); the quiet days'
+        // repeated zeros do not hide a stuck non-zero value either.
+        let mut v = noisy(120);
+        v.iter_mut().step_by(3).for_each(|x| *x = 0.0);
+        v[20..40].iter_mut().for_each(|x| *x = 0.0);
+        v[80..95].iter_mut().for_each(|x| *x = 42.0);
+        let f = Flatline::default().detect(&prepared(&v)).findings;
+        assert_eq!(f.iter().map(|f| (f.start, f.end, f.kind)).collect::<Vec<_>>(), [(80, 94, Kind::Flatline)]);
     }
 
     #[test]
