@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// Values of a batch from which reading its columns runs in parallel.
+const PARALLEL_VALUES: usize = 1 << 16;
+
 /// Largest categorical code accepted (codes index bitsets in the trees).
 pub const MAX_CATEGORY_CODE: f64 = (1u32 << 30) as f64;
 
@@ -178,8 +181,14 @@ impl Features {
                 message: format!("column(s) {extra:?} are not features of the model (it has {})", names(schema)),
             });
         }
-        // Column by column in parallel; the first failing column in schema order is the error reported.
-        let columns: Vec<Result<Vec<f64>>> = schema.par_iter().map(|feature| read_column(batch, feature)).collect();
+        // Column by column, in parallel when the batch is large enough to pay for waking the threads; the
+        // first failing column in schema order is the error reported.
+        let read = |feature: &FeatureInfo| read_column(batch, feature);
+        let columns: Vec<Result<Vec<f64>>> = if batch.num_rows() * schema.len() >= PARALLEL_VALUES {
+            schema.par_iter().map(read).collect()
+        } else {
+            schema.iter().map(read).collect()
+        };
         Self::new(schema.to_vec(), columns.into_iter().collect::<Result<_>>()?)
     }
 

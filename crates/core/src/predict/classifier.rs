@@ -20,6 +20,9 @@ use crate::gbdt::{Booster, Dataset, FeatureInfo, FeatureKind, Features, GbdtPara
 use crate::progress::{Observer, Silent};
 use crate::table::column;
 
+/// Rows from which calibration runs in parallel (below it, waking the threads costs more than it saves).
+const CALIBRATE_IN_PARALLEL: usize = 1 << 14;
+
 /// How a [`BinaryClassifier`] is trained. Deserializes from JSON (missing fields take the defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -314,7 +317,12 @@ impl BinaryClassifier {
     /// Calibrated probabilities of features already read with [`Self::features`].
     pub fn predict_proba_features(&self, features: &Features) -> Result<Vec<f64>> {
         let raw = self.booster.predict(features, true)?;
-        Ok(raw.par_iter().map(|s| self.calibrator.apply(*s)).collect())
+        let calibrate = |s: &f64| self.calibrator.apply(*s);
+        Ok(if raw.len() >= CALIBRATE_IN_PARALLEL {
+            raw.par_iter().map(calibrate).collect()
+        } else {
+            raw.iter().map(calibrate).collect()
+        })
     }
 
     /// Calibrated probability of one row of raw feature values in model order (no allocation).
