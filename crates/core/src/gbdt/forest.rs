@@ -50,14 +50,12 @@ pub(crate) struct Forest {
     words: Vec<u32>,
     /// (offset, length) of each categorical node's bitset in `words`.
     sets: Vec<(usize, usize)>,
-    /// A leaf of no tree (output 0), the root of the idle lanes when fewer than [`LANES`] trees are left.
-    idle: u32,
 }
 
 impl Forest {
     /// Lays out `trees` (checked trees: children in range, as [`Tree::check`] guarantees for loaded files).
     pub(crate) fn new(trees: &[Tree]) -> Self {
-        let mut forest = Self { steps: Vec::new(), roots: Vec::new(), words: Vec::new(), sets: Vec::new(), idle: 0 };
+        let mut forest = Self { steps: Vec::new(), roots: Vec::new(), words: Vec::new(), sets: Vec::new() };
         for tree in trees {
             let base = forest.steps.len() as u32;
             let leaves_at = base + tree.nodes.len() as u32;
@@ -81,8 +79,6 @@ impl Forest {
             }
             forest.roots.push(base);
         }
-        forest.idle = forest.steps.len() as u32;
-        forest.steps.push(Step { value: 0.0, feature: 0, flags: LEAF, next: [forest.idle; 2] });
         forest
     }
 
@@ -156,13 +152,16 @@ impl Forest {
     /// `init` plus every tree's output for one row, summed in tree order; allocates nothing.
     pub(crate) fn score(&self, row: &[f64], init: f64) -> f64 {
         let mut sum = init;
-        for group in self.roots.chunks(LANES) {
-            // The last group's idle lanes start on a leaf; their outputs are not added.
-            let mut roots = [self.idle; LANES];
-            roots[..group.len()].copy_from_slice(group);
-            for v in &self.walk_lanes(roots, |_, f| row[f])[..group.len()] {
+        let mut groups = self.roots.chunks_exact(LANES);
+        for group in &mut groups {
+            let mut roots = [0u32; LANES];
+            roots.copy_from_slice(group);
+            for v in self.walk_lanes(roots, |_, f| row[f]) {
                 sum += v;
             }
+        }
+        for &root in groups.remainder() {
+            sum += self.walk(root, row);
         }
         sum
     }
