@@ -111,7 +111,7 @@ fn run() -> Result<()> {
 
     let batch = all.table.concat()?;
     let mut times = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..11 {
         let clock = Instant::now();
         std::hint::black_box(model.primary().predict_proba(&batch)?);
         times.push(clock.elapsed().as_secs_f64());
@@ -124,7 +124,7 @@ fn run() -> Result<()> {
         batch.num_rows() as f64 / secs / 1e6
     );
     let (mut read, mut score) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
+    for _ in 0..11 {
         let clock = Instant::now();
         let features = std::hint::black_box(model.primary().features(&batch)?);
         read.push(clock.elapsed().as_secs_f64());
@@ -138,7 +138,7 @@ fn run() -> Result<()> {
         cli::median(score) * 1e3
     );
     let mut times = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..11 {
         let clock = Instant::now();
         std::hint::black_box(model.probabilities(&batch)?);
         times.push(clock.elapsed().as_secs_f64());
