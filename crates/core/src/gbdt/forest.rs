@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use super::tree::Tree;
 
 /// Walks advanced together.
-pub(crate) const LANES: usize = 8;
+const LANES: usize = 8;
 
 /// A step that is a leaf (`value` is the leaf's output; both children point to the step itself).
 const LEAF: u32 = 1;

@@ -9,7 +9,6 @@ use arrow::datatypes::{DataType, Float64Type};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::calibrate::{self, Calibration, Calibrator};
@@ -19,9 +18,6 @@ use crate::features::{Driver, FEATURES, feature_index};
 use crate::gbdt::{Booster, Dataset, FeatureInfo, FeatureKind, Features, GbdtParams, Training};
 use crate::progress::{Observer, Silent};
 use crate::table::column;
-
-/// Rows from which calibration runs in parallel (below it, waking the threads costs more than it saves).
-const CALIBRATE_IN_PARALLEL: usize = 1 << 14;
 
 /// How a [`BinaryClassifier`] is trained. Deserializes from JSON (missing fields take the defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -317,12 +313,7 @@ impl BinaryClassifier {
     /// Calibrated probabilities of features already read with [`Self::features`].
     pub fn predict_proba_features(&self, features: &Features) -> Result<Vec<f64>> {
         let raw = self.booster.predict(features, true)?;
-        let calibrate = |s: &f64| self.calibrator.apply(*s);
-        Ok(if raw.len() >= CALIBRATE_IN_PARALLEL {
-            raw.par_iter().map(calibrate).collect()
-        } else {
-            raw.iter().map(calibrate).collect()
-        })
+        Ok(raw.iter().map(|s| self.calibrator.apply(*s)).collect())
     }
 
     /// Calibrated probability of one row of raw feature values in model order (no allocation).
