@@ -97,17 +97,30 @@ fn midpoint(a: f64, b: f64) -> f64 {
     if m > a && m.is_finite() { m } else { b }
 }
 
-/// Binned training features: one byte per value, column-major (`columns[feature][row]`).
+/// Features per block of [`BinnedData`]: a row's bins of one block are 8 bytes, read as one word.
+pub(crate) const BLOCK: usize = 8;
+
+/// Rows binned per parallel task when the blocks are filled.
+const FILL_ROWS: usize = 1 << 16;
+
+/// Binned training features: one byte per value, in blocks of [`BLOCK`] features stored row by row
+/// (`blocks[j / BLOCK][row * BLOCK + j % BLOCK]`; a last, partial block pads with zeros).
+///
+/// Why blocks rather than one array per feature: a leaf's rows are scattered over the data, and the
+/// histogram of a leaf reads every active feature of each of its rows. Column by column, each of those
+/// reads is a cache miss of its own; in blocks, one cache line brings eight features of a row (LightGBM
+/// groups features for the same reason, its "multi-value bins").
 #[derive(Debug)]
 pub(crate) struct BinnedData {
     pub(crate) mappers: Vec<BinMapper>,
-    pub(crate) columns: Vec<Vec<u8>>,
+    pub(crate) blocks: Vec<Vec<u8>>,
     /// Offset of each feature's first bin in a histogram holding all features.
     pub(crate) offsets: Vec<usize>,
 }
 
 impl BinnedData {
-    /// Finds bin boundaries (on a seeded sample of rows) and bins every column, in parallel over features.
+    /// Finds bin boundaries (on a seeded sample of rows, in parallel over features), then bins every value
+    /// (in parallel over blocks of rows).
     pub(crate) fn build(features: &Features, max_bin: usize, sample_cnt: usize, seed: u64) -> Self {
         let rows = features.num_rows();
         let sample: Option<Vec<usize>> = (rows > sample_cnt).then(|| {
@@ -117,11 +130,11 @@ impl BinnedData {
             idx
         });
         let max_value_bins = max_bin - 1;
-        let (mappers, columns): (Vec<BinMapper>, Vec<Vec<u8>>) = (0..features.num_features())
+        let mappers: Vec<BinMapper> = (0..features.num_features())
             .into_par_iter()
             .map(|j| {
                 let column = features.column(j);
-                let mapper = if features.info()[j].kind.is_categorical() {
+                if features.info()[j].kind.is_categorical() {
                     BinMapper::categorical(column, max_value_bins)
                 } else {
                     let mut values = match &sample {
@@ -129,11 +142,23 @@ impl BinnedData {
                         None => column.to_vec(),
                     };
                     BinMapper::numeric(&mut values, max_value_bins)
-                };
-                let binned = column.iter().map(|&v| mapper.bin(v)).collect();
-                (mapper, binned)
+                }
             })
-            .unzip();
+            .collect();
+        let mut blocks = vec![vec![0u8; rows * BLOCK]; mappers.len().div_ceil(BLOCK)];
+        for (b, block) in blocks.iter_mut().enumerate() {
+            let first = b * BLOCK;
+            let width = BLOCK.min(mappers.len() - first);
+            block.par_chunks_mut(FILL_ROWS * BLOCK).enumerate().for_each(|(c, chunk)| {
+                let start = c * FILL_ROWS;
+                for k in 0..width {
+                    let (mapper, column) = (&mappers[first + k], features.column(first + k));
+                    for (bins, &v) in chunk.chunks_exact_mut(BLOCK).zip(&column[start..]) {
+                        bins[k] = mapper.bin(v);
+                    }
+                }
+            });
+        }
         let mut offsets = Vec::with_capacity(mappers.len() + 1);
         let mut total = 0;
         for m in &mappers {
@@ -141,7 +166,7 @@ impl BinnedData {
             total += m.num_bins();
         }
         offsets.push(total);
-        Self { mappers, columns, offsets }
+        Self { mappers, blocks, offsets }
     }
 
     /// Total bins over all features (the length of a histogram).

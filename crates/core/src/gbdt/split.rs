@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use super::binning::{BinMapper, BinnedData};
+use super::binning::{BLOCK, BinMapper, BinnedData};
 use super::params::GbdtParams;
 
 /// One histogram bin: sums of gradients and hessians, and the row count.
@@ -39,81 +39,129 @@ impl Sums {
     }
 }
 
-/// Features per histogram task. A task reads each row index, gradient and hessian once for all its
-/// features, instead of once per feature: a leaf's gathered gradients are re-read `features / 8` times
-/// rather than `features` times. Fixed, so results do not depend on the thread count.
-const FEATURES_PER_TASK: usize = 8;
-
-/// Fills the histogram of `rows` for the `active` features. `g` and `h` are indexed like `rows` (gathered
-/// in leaf order) when `rows` is given, or by row when the leaf holds every row. Each feature's bins are
-/// summed by one task in row order, so the result does not depend on the thread count.
+/// Fills the histogram of `rows` for the `active` features. `gh` holds each row's gradient and hessian,
+/// indexed like `rows` (in leaf order) when `rows` is given, or by row when the leaf holds every row in
+/// order. One task per block of features reads each row's eight bins as one word and its gradient pair
+/// once; each bin is summed in row order by one task, so the result does not depend on the thread count
+/// (nor on the layout: it equals a feature-by-feature pass).
 pub(crate) fn build_histogram(
     hist: &mut [HistBin],
     data: &BinnedData,
     active: &[bool],
     rows: Option<&[u32]>,
-    g: &[f64],
-    h: &[f64],
+    gh: &[[f64; 2]],
 ) {
-    let mut slices: Vec<(&[u8], &mut [HistBin])> = Vec::with_capacity(data.mappers.len());
+    // Per block with an active feature: the block's index and, per active feature, its position in the
+    // block and its histogram.
+    let mut tasks: Vec<(usize, Vec<Slot<'_>>)> = Vec::with_capacity(data.blocks.len());
     let mut rest = hist;
-    for (j, (&is_active, column)) in active.iter().zip(&data.columns).enumerate() {
+    for (j, &is_active) in active.iter().enumerate() {
         let (head, tail) = rest.split_at_mut(data.offsets[j + 1] - data.offsets[j]);
-        if is_active {
-            head.fill(HistBin::default());
-            slices.push((column, head));
-        }
         rest = tail;
-    }
-    let mut tasks: Vec<Vec<(&[u8], &mut [HistBin])>> = Vec::new();
-    while !slices.is_empty() {
-        let rest = slices.split_off(FEATURES_PER_TASK.min(slices.len()));
-        tasks.push(std::mem::replace(&mut slices, rest));
-    }
-    tasks.into_par_iter().for_each(|mut group| match rows {
-        Some(rows) => {
-            for (i, ((&r, &gi), &hi)) in rows.iter().zip(g).zip(h).enumerate() {
-                let ahead = rows.get(i + PREFETCH_DISTANCE).map(|&a| a as usize);
-                for (col, bins) in group.iter_mut() {
-                    if let Some(a) = ahead {
-                        prefetch(col, a);
-                    }
-                    let b = &mut bins[col[r as usize] as usize];
-                    b.g += gi;
-                    b.h += hi;
-                    b.n += 1;
-                }
-            }
+        if !is_active {
+            continue;
         }
-        None => {
-            for (r, (&gi, &hi)) in g.iter().zip(h).enumerate() {
-                for (col, bins) in group.iter_mut() {
-                    let b = &mut bins[col[r] as usize];
-                    b.g += gi;
-                    b.h += hi;
-                    b.n += 1;
-                }
-            }
+        head.fill(HistBin::default());
+        match tasks.last_mut() {
+            Some((b, group)) if *b == j / BLOCK => group.push((j % BLOCK, head)),
+            _ => tasks.push((j / BLOCK, vec![(j % BLOCK, head)])),
+        }
+    }
+    tasks.into_par_iter().for_each(|(b, mut group)| {
+        let block = data.blocks[b].as_slice();
+        if let Ok(full) = <&mut [_; BLOCK]>::try_from(group.as_mut_slice()) {
+            accumulate(block, rows, gh, &mut FullBlock(full));
+        } else {
+            accumulate(block, rows, gh, &mut SomeFeatures(&mut group));
         }
     });
 }
 
-/// How many rows ahead the bin of a leaf's row is prefetched. A leaf's rows are scattered over the column,
-/// so without it every bin load waits for memory (LightGBM's `DenseBin` prefetches the same way).
-const PREFETCH_DISTANCE: usize = 32;
+/// An active feature's position in its block and its histogram.
+type Slot<'h> = (usize, &'h mut [HistBin]);
 
-/// Hints the CPU to load `column[index]` into cache; a no-op off x86-64 and for out-of-range indices.
+/// Adds a row (its word of bins and its gradient pair) to the histograms of a block's active features.
+trait AddRow {
+    fn add(&mut self, word: u64, pair: [f64; 2]);
+}
+
+/// Every feature of the block is active: a fixed loop with constant shifts, unrolled.
+struct FullBlock<'a, 'h>(&'a mut [Slot<'h>; BLOCK]);
+
+impl AddRow for FullBlock<'_, '_> {
+    #[inline(always)]
+    fn add(&mut self, word: u64, pair: [f64; 2]) {
+        for (k, (_, bins)) in self.0.iter_mut().enumerate() {
+            add_to(bins, (word >> (8 * k)) as u8, pair);
+        }
+    }
+}
+
+/// Some features of the block, each with its position in the word.
+struct SomeFeatures<'a, 'h>(&'a mut [Slot<'h>]);
+
+impl AddRow for SomeFeatures<'_, '_> {
+    #[inline(always)]
+    fn add(&mut self, word: u64, pair: [f64; 2]) {
+        for (k, bins) in self.0.iter_mut() {
+            add_to(bins, (word >> (8 * *k)) as u8, pair);
+        }
+    }
+}
+
+/// Adds each row of the leaf to `adder`, in row order.
 #[inline(always)]
-fn prefetch(column: &[u8], index: usize) {
+fn accumulate(block: &[u8], rows: Option<&[u32]>, gh: &[[f64; 2]], adder: &mut impl AddRow) {
+    match rows {
+        Some(rows) => {
+            for (i, (&r, &pair)) in rows.iter().zip(gh).enumerate() {
+                if let Some(&ahead) = rows.get(i + PREFETCH_DISTANCE) {
+                    prefetch(block, ahead as usize * BLOCK);
+                }
+                adder.add(row_word(block, r as usize), pair);
+            }
+        }
+        None => {
+            for (r, &pair) in gh.iter().enumerate() {
+                adder.add(row_word(block, r), pair);
+            }
+        }
+    }
+}
+
+/// Adds one row's gradient pair to its bin.
+#[inline(always)]
+fn add_to(bins: &mut [HistBin], bin: u8, [g, h]: [f64; 2]) {
+    let b = &mut bins[bin as usize];
+    b.g += g;
+    b.h += h;
+    b.n += 1;
+}
+
+/// The eight bins of `row` in a block, as one little-endian word.
+#[inline(always)]
+fn row_word(block: &[u8], row: usize) -> u64 {
+    let mut word = [0u8; BLOCK];
+    word.copy_from_slice(&block[row * BLOCK..(row + 1) * BLOCK]);
+    u64::from_le_bytes(word)
+}
+
+/// How many rows ahead the bins of a leaf's row are prefetched. A leaf's rows are scattered over the data,
+/// so without it every load waits for memory (LightGBM's `DenseBin` prefetches the same way).
+pub(crate) const PREFETCH_DISTANCE: usize = 32;
+
+/// Hints the CPU to load `data[index]` into cache; a no-op off x86-64 and for out-of-range indices.
+#[inline(always)]
+pub(crate) fn prefetch(data: &[u8], index: usize) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(byte) = column.get(index) {
+    if let Some(byte) = data.get(index) {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         // SAFETY: a prefetch is only a hint: it never faults and never changes memory, and the pointer
         // comes from a valid reference anyway.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(byte).cast::<i8>()) };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (column, index);
+    let _ = (data, index);
 }
 
 /// `parent -= child`: the histogram of the sibling (the subtraction trick).

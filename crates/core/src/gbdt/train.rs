@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use super::binning::BinnedData;
 use super::booster::{Booster, StopReason, TrainingInfo};
 use super::data::{Dataset, Features};
-use super::grow::Grower;
+use super::grow::{Grower, Workspace};
 use super::objective::Loss;
 use super::params::{GbdtParams, Metric};
 use super::split::SplitParams;
@@ -131,6 +131,7 @@ impl<'a> Training<'a> {
         let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
         let mut bag: Vec<u32> = (0..n as u32).collect();
         let bagging = p.bagging_freq > 0 && p.bagging_fraction < 1.0;
+        let mut work = Workspace::default();
         let num_features = train.features.num_features();
         let metric = p.effective_metric();
 
@@ -148,7 +149,7 @@ impl<'a> Training<'a> {
                 bag = drawn.into_iter().map(|i| i as u32).collect();
             }
             let active = feature_subset(p.feature_fraction, num_features, &mut rng);
-            let grown = grower.grow(bag.clone(), !bagging, &g, &h, &active);
+            let grown = grower.grow(&mut work, &bag, !bagging, &g, &h, &active);
             rounds += 1;
             if grown.tree.nodes.is_empty() {
                 stopped = StopReason::NoSplit;
