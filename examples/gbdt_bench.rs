@@ -2,7 +2,8 @@
 //! Parquet file, evaluates on another, and times training, batch and single-row prediction and TreeSHAP.
 //! Prints one JSON object. Build it in release: `cargo run --release --example gbdt_bench -- ...`.
 //!
-//! Arguments: `--train F --test F --label COL --params JSON [--predict-rows N] [--shap-rows N]`.
+//! Arguments: `--train F --test F --label COL --params JSON [--predict-rows N] [--shap-rows N] [--save F]`
+//! (`--save` writes the trained model, which the script then loads from Python for the B3 single row).
 
 use std::time::Instant;
 
@@ -15,7 +16,7 @@ use arrow::compute::concat_batches;
 #[path = "support/cli.rs"]
 mod cli;
 
-use cli::{main_with, median, number, required};
+use cli::{arg, main_with, median, number, required};
 
 fn main() {
     main_with(run);
@@ -36,6 +37,9 @@ fn run() -> Result<()> {
     let data = Dataset::from_batch(&train_batch, &label, None, &params.categorical_features)?;
     let model = train(&params, &data)?;
     let train_seconds = start.elapsed().as_secs_f64();
+    if let Some(path) = arg("--save") {
+        model.save(path)?;
+    }
 
     let test = Dataset::from_batch_with_schema(&test_batch, &label, None, model.features())?;
     let prob = model.predict(&test.features, false)?;

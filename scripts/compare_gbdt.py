@@ -83,11 +83,35 @@ def telco_data():
     return out, text
 
 
-def run_ours(train, test, params, predict_rows=200_000, shap_rows=10_000):
+def run_ours(train, test, params, predict_rows=200_000, shap_rows=10_000, save=None):
     args = [str(RUNNER), "--train", str(train), "--test", str(test), "--label", "label", "--params",
             json.dumps(params), "--predict-rows", str(predict_rows), "--shap-rows", str(shap_rows)]
+    if save:
+        args += ["--save", str(save)]
     done = subprocess.run(args, check=True, capture_output=True, text=True)
-    return json.loads(done.stdout)
+    out = json.loads(done.stdout)
+    if save:
+        out["single_row_median_us_python"] = python_single_row(save, test)
+    return out
+
+
+def python_single_row(model_path, test, calls=2000):
+    """B3 from Python: the saved model's `Booster.predict_row` on the first test row, timed per call as
+    LightGBM's one-row `predict` is. None when the extension is not installed in this venv (the shell
+    script installs it with `maturin develop --release`)."""
+    try:
+        import accountscope
+    except ImportError:
+        return None
+    booster = accountscope.Booster.load(str(model_path))
+    x, _ = xy(test)
+    row = [float(v) for v in x.iloc[0].to_numpy()]
+    times = []
+    for _ in range(calls):
+        t = time.perf_counter()
+        booster.predict_row(row)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e6
 
 
 def xy(path, categorical=()):
@@ -160,7 +184,7 @@ def main():
     for r in range(repeats):
         run = {"workload": "B1-B4", "repeat": r}
         run["lightgbm"] = run_lightgbm(train, test, lgb_params, 100)
-        run["accountscope"] = run_ours(train, test, ours_params)
+        run["accountscope"] = run_ours(train, test, ours_params, save=DATA / "b1_model.bin")
         run["xgboost"] = run_xgboost(train, test, 100)
         results["runs"].append(run)
         print(json.dumps(run), flush=True)
@@ -196,6 +220,11 @@ def summarize(results):
     print(f"  single row: accountscope median {med('accountscope', 'single_row_median_us'):.2f} us (Rust), "
           f"p99 {med('accountscope', 'single_row_p99_us'):.2f} us; "
           f"LightGBM {med('lightgbm', 'single_row_median_us_python'):.1f} us (Python predict of one row)")
+    ours_python = [r["accountscope"].get("single_row_median_us_python") for r in b1]
+    if all(v is not None for v in ours_python):
+        print(f"  single row from Python: accountscope Booster.predict_row median {statistics.median(ours_python):.2f} us")
+    else:
+        print("  single row from Python: accountscope extension not installed in this venv (see compare_gbdt.sh)")
     for r in results["runs"]:
         if r["workload"].startswith("B2"):
             print(f"  {r['workload']}: AUC accountscope {r['accountscope']['test_auc']:.4f} "
