@@ -109,7 +109,8 @@ const FILL_ROWS: usize = 1 << 16;
 /// Why blocks rather than one array per feature: a leaf's rows are scattered over the data, and the
 /// histogram of a leaf reads every active feature of each of its rows. Column by column, each of those
 /// reads is a cache miss of its own; in blocks, one cache line brings eight features of a row (LightGBM
-/// groups features for the same reason, its "multi-value bins").
+/// groups features for the same reason, its "multi-value bins"). Memory: 8 bytes per row per block, the same
+/// as one byte per value for multiples of eight features, up to eight times it for a single feature.
 #[derive(Debug)]
 pub(crate) struct BinnedData {
     pub(crate) mappers: Vec<BinMapper>,
