@@ -104,8 +104,8 @@ def python_single_row(model_path, test, calls=2000):
     except ImportError:
         return None
     booster = accountscope.Booster.load(str(model_path))
-    x, _ = xy(test)
-    row = [float(v) for v in x.iloc[0].to_numpy()]
+    first = pq.read_table(test).drop_columns(["label"]).slice(0, 1).to_pylist()[0]
+    row = [float("nan") if v is None else float(v) for v in first.values()]
     times = []
     for _ in range(calls):
         t = time.perf_counter()

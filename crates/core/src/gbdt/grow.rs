@@ -240,16 +240,10 @@ pub(crate) struct Workspace {
     hists: Vec<Vec<HistBin>>,
 }
 
-/// A zeroed histogram of `total_bins` bins, from the pool when it has one.
+/// A histogram of `total_bins` bins for [`build_histogram`] to fill (which zeroes it first), from the pool
+/// when it has one.
 fn take_histogram(pool: &mut Vec<Vec<HistBin>>, total_bins: usize) -> Vec<HistBin> {
-    match pool.pop() {
-        Some(mut reused) => {
-            reused.clear();
-            reused.resize(total_bins, HistBin::default());
-            reused
-        }
-        None => vec![HistBin::default(); total_bins],
-    }
+    pool.pop().unwrap_or_else(|| vec![HistBin::default(); total_bins])
 }
 
 /// A tree's rows and their gradient pairs in leaf order, in two buffers. A split reads its leaf's range from

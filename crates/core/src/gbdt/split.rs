@@ -39,7 +39,7 @@ impl Sums {
     }
 }
 
-/// Fills the histogram of `rows` for the `active` features. `gh` holds each row's gradient and hessian,
+/// Fills the histogram of `rows` for the `active` features (the bins of the others are zeroed). `gh` holds each row's gradient and hessian,
 /// indexed like `rows` (in leaf order) when `rows` is given, or by row when the leaf holds every row in
 /// order. One task per block of features reads each row's eight bins as one word and its gradient pair
 /// once; each bin is summed in row order by one task, so the result does not depend on the thread count
@@ -54,6 +54,7 @@ pub(crate) fn build_histogram(
     // Per block with an active feature: the block's index and, per active feature, its position in the
     // block and its histogram.
     let mut tasks: Vec<(usize, Vec<Slot<'_>>)> = Vec::with_capacity(data.blocks.len());
+    hist.fill(HistBin::default());
     let mut rest = hist;
     for (j, &is_active) in active.iter().enumerate() {
         let (head, tail) = rest.split_at_mut(data.offsets[j + 1] - data.offsets[j]);
@@ -61,7 +62,6 @@ pub(crate) fn build_histogram(
         if !is_active {
             continue;
         }
-        head.fill(HistBin::default());
         match tasks.last_mut() {
             Some((b, group)) if *b == j / BLOCK => group.push((j % BLOCK, head)),
             _ => tasks.push((j / BLOCK, vec![(j % BLOCK, head)])),
