@@ -385,6 +385,114 @@ fn streaming_gives_the_same_outputs_as_in_memory() {
     assert_eq!(err.category(), ErrorCategory::Unsupported);
 }
 
+/// 200,000 rows over several chunks: ids repeated far apart (across chunks), some nulls, some negative
+/// values; as given in `batch` rows per batch.
+fn chunked(batch: usize) -> (Table, Vec<Option<String>>, Vec<i64>) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let n = 200_000;
+    let ids: Vec<Option<String>> = (0..n)
+        .map(|i| match rng.random::<f64>() {
+            x if x < 0.002 => None,
+            x if x < 0.012 => Some(format!("id{}", rng.random_range(0..n))),
+            _ => Some(format!("id{i}")),
+        })
+        .collect();
+    let v: Vec<i64> = (0..n).map(|_| if rng.random::<f64>() < 0.01 { -1 } else { rng.random_range(0..100) }).collect();
+    let schema =
+        Arc::new(Schema::new(vec![Field::new("id", DataType::Utf8, true), Field::new("v", DataType::Int64, false)]));
+    let batches = (0..n)
+        .step_by(batch)
+        .map(|s| {
+            let e = (s + batch).min(n);
+            let cols: Vec<ArrayRef> =
+                vec![Arc::new(StringArray::from(ids[s..e].to_vec())), Arc::new(Int64Array::from(v[s..e].to_vec()))];
+            RecordBatch::try_new(schema.clone(), cols).unwrap()
+        })
+        .collect();
+    (Table::try_new(schema, batches).unwrap(), ids, v)
+}
+
+fn chunked_rules(policy: DuplicatePolicy) -> RuleSet {
+    RuleSet::new("c").with_table(
+        TableRules::new("t")
+            .with_key(&["id"])
+            .with_duplicates(policy)
+            .with_rule(Rule::new(
+                "id_unique",
+                Check::Unique { columns: vec!["id".into()], report: ReportDuplicates::All },
+            ))
+            .with_rule(Rule::new(
+                "v_range",
+                Check::Range { column: "v".into(), min: Some(0.0.into()), max: None, exclusive: false },
+            )),
+    )
+}
+
+/// The table is checked in chunks (its own batches, or 65,536-row slices of one batch) in parallel; the
+/// outputs must equal a brute-force reading of the rules whatever the batching, with `unique` seeing
+/// copies in other chunks and the duplicate policy resolving copies across chunks.
+#[test]
+fn chunked_validation_matches_brute_force_whatever_the_batching() {
+    let mut keep_all = Vec::new();
+    for batch in [200_000, 30_000, 65_536] {
+        let (t, ids, v) = chunked(batch);
+        let n = ids.len();
+        let mut count: HashMap<&str, usize> = HashMap::new();
+        for id in ids.iter().flatten() {
+            *count.entry(id).or_default() += 1;
+        }
+        let repeated = |i: usize| ids[i].as_deref().is_some_and(|id| count[id] > 1);
+
+        let run = Validator::new(chunked_rules(DuplicatePolicy::KeepAll)).unwrap().validate(&[("t", &t)]).unwrap();
+        let out = run.table("t").unwrap();
+        let want: Vec<i64> = (0..n).filter(|&i| repeated(i) || v[i] < 0).map(|i| i as i64).collect();
+        assert_eq!(rows_of(&out.quarantine, "_row"), want, "batches of {batch}");
+        assert_eq!(out.clean.num_rows() + want.len(), n);
+        let q = out.quarantine.concat().unwrap();
+        let rule_ids = q.column(1).as_list::<i32>();
+        let reasons = q.column(2).as_list::<i32>();
+        for (k, &row) in want.iter().enumerate() {
+            let i = row as usize;
+            let ids_of_row = rule_ids.value(k);
+            let got: Vec<&str> = ids_of_row.as_string::<i32>().iter().flatten().collect();
+            let mut expected = Vec::new();
+            if repeated(i) {
+                expected.push("id_unique");
+                let rows: Vec<String> = (0..n).filter(|&j| ids[j] == ids[i]).map(|j| j.to_string()).collect();
+                let reason = reasons.value(k);
+                let text = reason.as_string::<i32>().value(0).to_string();
+                assert!(text.ends_with(&format!("(rows {})", rows.join(", "))), "{text}");
+            }
+            if v[i] < 0 {
+                expected.push("v_range");
+            }
+            assert_eq!(got, expected, "row {i}");
+        }
+        let report = run.report.table("t").unwrap();
+        keep_all.push((rows_of(&out.quarantine, "_row"), report.rules.clone(), run.lineage[0].content_hash.clone()));
+
+        // keep_first: later copies of an id are dropped wherever they are; the survivors are checked.
+        let run = Validator::new(chunked_rules(DuplicatePolicy::KeepFirst)).unwrap().validate(&[("t", &t)]).unwrap();
+        let out = run.table("t").unwrap();
+        let mut seen = HashSet::new();
+        let (mut dropped, mut quarantined) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            if let Some(id) = &ids[i]
+                && !seen.insert(id.clone())
+            {
+                dropped.push(i as i64);
+            } else if v[i] < 0 {
+                quarantined.push(i as i64);
+            }
+        }
+        assert_eq!(rows_of(&out.duplicates, "_row"), dropped);
+        assert_eq!(rows_of(&out.quarantine, "_row"), quarantined);
+        assert_eq!(out.clean.num_rows() + quarantined.len() + dropped.len(), n);
+    }
+    assert!(keep_all.windows(2).all(|w| w[0] == w[1]), "outputs, reports and fingerprints ignore batching");
+}
+
 fn config_error(rules: RuleSet) -> String {
     let err = Validator::new(rules).and_then(|v| v.validate(&[("t", &small())])).unwrap_err();
     assert_eq!(err.category(), ErrorCategory::Config, "{err}");

@@ -1,6 +1,6 @@
-//! Row-level rule evaluation: each rule turns a typed batch into a bitmap of failing rows with Arrow's
-//! vectorised kernels (comparison, null masks) or one tight pass over the values, and readable reasons are
-//! written only for the rows that fail.
+//! Row-level rule evaluation: each rule turns a typed chunk (at most 65,536 rows; chunks run in parallel)
+//! into a bitmap of failing rows with Arrow's vectorised kernels (comparison, null masks) or one tight pass
+//! over the values, and readable reasons are written only for the rows that fail.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,15 +9,12 @@ use arrow::buffer::BooleanBuffer;
 use arrow::compute::kernels::cmp;
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::DataType;
-use arrow::row::{RowConverter, SortField};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use datafusion::common::HashSet as FastSet;
 
-use rayon::prelude::*;
-
 use super::compile::{CompiledRule, Prepared};
-use super::config::{CompareOp, ReportDuplicates, TextFormat};
+use super::config::{CompareOp, TextFormat};
 use super::iso_codes::{COUNTRIES, CURRENCIES};
 use crate::error::{Error, Result};
 
@@ -38,7 +35,7 @@ impl RowFailures {
         Self { mask: (count > 0).then_some(mask), count, notes: HashMap::new() }
     }
 
-    fn from_rows(len: usize, rows: HashMap<usize, String>) -> Self {
+    pub(crate) fn from_rows(len: usize, rows: HashMap<usize, String>) -> Self {
         if rows.is_empty() {
             return Self::default();
         }
@@ -56,40 +53,23 @@ impl RowFailures {
     }
 }
 
-/// State a rule keeps across the batches of a stream.
-#[derive(Debug, Default)]
-pub(crate) struct RuleState {
-    /// `unique`: encoded key → first row (global).
-    seen: HashMap<Box<[u8]>, u64>,
-}
-
 /// Everything evaluation reads besides the batch.
 pub(crate) struct EvalContext<'a> {
-    /// Raw values that failed the cast, by rule and local row.
+    /// Raw values that failed the cast, by rule and row.
     pub(crate) type_failures: &'a HashMap<usize, Vec<(usize, String)>>,
-    /// Rows (local) whose value in a column was present but unreadable, by column: not-null passes them.
+    /// Rows whose value in a column was present but unreadable, by column: not-null passes them.
     pub(crate) unreadable: &'a HashMap<usize, HashSet<usize>>,
     /// Referenced key sets by (table, column).
     pub(crate) references: &'a HashMap<(String, String), FastSet<String>>,
-    /// Global row number of each of the batch's rows (input position, counted across a stream).
-    pub(crate) rows: &'a [u64],
-    /// Whether rules keep state for later batches (streams).
-    pub(crate) persist: bool,
 }
 
-impl EvalContext<'_> {
-    fn global(&self, local: usize) -> u64 {
-        self.rows[local]
-    }
-}
-
-/// Evaluates one row-level rule (index `idx` of the plan) on `batch`.
+/// Evaluates one row-level rule (index `idx` of the plan) on `batch`; `unique` rules see every chunk and
+/// are evaluated in [`super::unique`] instead.
 pub(crate) fn evaluate(
     idx: usize,
     rule: &CompiledRule,
     batch: &RecordBatch,
     ctx: &EvalContext<'_>,
-    state: &mut RuleState,
 ) -> Result<RowFailures> {
     let n = batch.num_rows();
     let column = |c: usize| batch.column(c);
@@ -99,7 +79,7 @@ pub(crate) fn evaluate(
             match (a.logical_nulls(), ctx.unreadable.get(col)) {
                 (Some(nulls), None) => RowFailures::from_mask(!nulls.inner()),
                 (Some(nulls), Some(bad)) => {
-                    RowFailures::from_mask(par_collect_bool(n, |i| nulls.is_null(i) && !bad.contains(&i)))
+                    RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| nulls.is_null(i) && !bad.contains(&i)))
                 }
                 (None, _) => RowFailures::default(),
             }
@@ -109,6 +89,9 @@ pub(crate) fn evaluate(
             RowFailures::from_rows(n, rows)
         }
         Prepared::Format { col, format, regex } => {
+            // A clone has its own match cache: sharing one across threads sends every thread but the
+            // first through the cache pool's locked slow path (documented by the regex crate).
+            let regex = regex.clone();
             let text = as_utf8(column(*col))?;
             let s = text.as_string::<i32>();
             let ok = |v: &str| -> bool {
@@ -125,7 +108,7 @@ pub(crate) fn evaluate(
                     TextFormat::Regex => regex.as_ref().is_some_and(|r| r.is_match(v)),
                 }
             };
-            RowFailures::from_mask(par_collect_bool(n, |i| s.is_valid(i) && !ok(s.value(i))))
+            RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| s.is_valid(i) && !ok(s.value(i))))
         }
         Prepared::Range { col, min, max, exclusive, .. } => {
             let a = column(*col);
@@ -156,7 +139,7 @@ pub(crate) fn evaluate(
                 (false, false) => !small.contains(&v),
                 (false, true) => !values.contains(v),
             };
-            RowFailures::from_mask(par_collect_bool(n, |i| s.is_valid(i) && bad(s.value(i))))
+            RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| s.is_valid(i) && bad(s.value(i))))
         }
         Prepared::Length { col, min, max } => {
             let text = as_utf8(column(*col))?;
@@ -165,9 +148,11 @@ pub(crate) fn evaluate(
                 let len = if v.is_ascii() { v.len() } else { v.chars().count() };
                 min.is_some_and(|m| len < m) || max.is_some_and(|m| len > m)
             };
-            RowFailures::from_mask(par_collect_bool(n, |i| s.is_valid(i) && bad(s.value(i))))
+            RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| s.is_valid(i) && bad(s.value(i))))
         }
-        Prepared::Unique { cols, report } => unique(batch, cols, *report, ctx, state)?,
+        Prepared::Unique { .. } => {
+            return Err(Error::Internal(format!("rule '{}': unique rules are evaluated across chunks", rule.id)));
+        }
         Prepared::Compare { left, right, op } => {
             let l = column(*left);
             let r = column(*right);
@@ -192,7 +177,7 @@ pub(crate) fn evaluate(
             })?;
             let text = as_utf8(column(*col))?;
             let s = text.as_string::<i32>();
-            RowFailures::from_mask(par_collect_bool(n, |i| s.is_valid(i) && !keys.contains(s.value(i))))
+            RowFailures::from_mask(BooleanBuffer::collect_bool(n, |i| s.is_valid(i) && !keys.contains(s.value(i))))
         }
         Prepared::Sql { expression, expr } => {
             let value = expr.evaluate(batch).and_then(|v| v.into_array(n)).map_err(|e| {
@@ -207,27 +192,6 @@ pub(crate) fn evaluate(
             RowFailures::default()
         }
     })
-}
-
-/// `BooleanBuffer::collect_bool` over chunks of rows in parallel (a per-row check such as a regex is the
-/// slowest rule; chunks keep both cores busy when one rule dominates).
-fn par_collect_bool(n: usize, f: impl Fn(usize) -> bool + Sync) -> BooleanBuffer {
-    const CHUNK: usize = 1 << 16;
-    if n <= CHUNK {
-        return BooleanBuffer::collect_bool(n, f);
-    }
-    let parts: Vec<BooleanBuffer> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| {
-            let start = c * CHUNK;
-            BooleanBuffer::collect_bool(CHUNK.min(n - start), |i| f(start + i))
-        })
-        .collect();
-    let mut out = arrow::array::BooleanBufferBuilder::new(n);
-    for p in &parts {
-        out.append_buffer(p);
-    }
-    out.finish()
 }
 
 /// Rows whose value is true (nulls count as false).
@@ -255,52 +219,6 @@ fn as_utf8(a: &ArrayRef) -> Result<ArrayRef> {
     })
 }
 
-fn unique(
-    batch: &RecordBatch,
-    cols: &[usize],
-    report: ReportDuplicates,
-    ctx: &EvalContext<'_>,
-    state: &mut RuleState,
-) -> Result<RowFailures> {
-    let n = batch.num_rows();
-    let arrays: Vec<ArrayRef> = cols.iter().map(|c| batch.column(*c).clone()).collect();
-    let mut notes = HashMap::new();
-    if ctx.persist {
-        // A stream: later batches are checked against every key seen so far (only `exclude_first`).
-        let converter = RowConverter::new(arrays.iter().map(|a| SortField::new(a.data_type().clone())).collect())?;
-        let rows = converter.convert_columns(&arrays)?;
-        for i in (0..n).filter(|i| arrays.iter().all(|a| a.is_valid(*i))) {
-            let key = rows.row(i).data();
-            match state.seen.get(key) {
-                Some(first) => {
-                    notes.insert(i, format!("repeats the key of row {first}"));
-                }
-                None => {
-                    state.seen.insert(key.into(), ctx.global(i));
-                }
-            }
-        }
-        return Ok(RowFailures::from_rows(n, notes));
-    }
-    for members in super::groups::equal_key_groups(&arrays, n)? {
-        match report {
-            ReportDuplicates::ExcludeFirst => {
-                let first = ctx.global(members[0]);
-                for m in &members[1..] {
-                    notes.insert(*m, format!("repeats the key of row {first}"));
-                }
-            }
-            ReportDuplicates::All => {
-                let all: Vec<String> = members.iter().map(|m| ctx.global(*m).to_string()).collect();
-                for m in &members {
-                    notes.insert(*m, format!("the key occurs {} times (rows {})", members.len(), all.join(", ")));
-                }
-            }
-        }
-    }
-    Ok(RowFailures::from_rows(n, notes))
-}
-
 /// A practical e-mail check: one `@`, a local part, a dotted domain of non-empty labels, no blanks.
 fn is_email(v: &str) -> bool {
     let Some((local, domain)) = v.split_once('@') else { return false };
@@ -322,20 +240,27 @@ fn is_url(v: &str) -> bool {
     })
 }
 
-/// The readable reason `row` failed `rule`.
-pub(crate) fn reason(rule: &CompiledRule, values: &Values<'_>, row: usize, failures: &RowFailures) -> String {
-    let batch = values.batch;
+/// Writes the readable reason `row` failed `rule` to `out` (straight into the quarantine's string builder:
+/// no string is allocated per reason).
+pub(crate) fn write_reason(
+    out: &mut impl std::fmt::Write,
+    rule: &CompiledRule,
+    values: &Values<'_>,
+    row: usize,
+    failures: &RowFailures,
+) -> std::fmt::Result {
+    let column = &rule.column;
     if let Some(note) = failures.notes.get(&row) {
         return match &rule.check {
             Prepared::Type { data_type, .. } => {
-                format!("{} = {note:?} cannot be read as {}", rule.column, type_name(*data_type))
+                write!(out, "{column} = {note:?} cannot be read as {}", type_name(*data_type))
             }
-            _ => format!("{} {note}", rule.column),
+            _ => write!(out, "{column} {note}"),
         };
     }
-    let show = |c: usize| values.show(c, row);
+    let show = |col: usize| Shown { values, col, row };
     match &rule.check {
-        Prepared::NotNull { .. } => format!("{} is missing", rule.column),
+        Prepared::NotNull { .. } => write!(out, "{column} is missing"),
         Prepared::Format { col, format, .. } => {
             let what = match format {
                 TextFormat::Email => "an e-mail address",
@@ -346,27 +271,28 @@ pub(crate) fn reason(rule: &CompiledRule, values: &Values<'_>, row: usize, failu
                 TextFormat::Currency => "an ISO 4217 currency code",
                 TextFormat::Regex => "text matching the pattern",
             };
-            format!("{} = {} is not {what}", rule.column, show(*col))
+            write!(out, "{column} = {} is not {what}", show(*col))
         }
-        Prepared::Range { col, shown, .. } => format!("{} = {} is outside {shown}", rule.column, show(*col)),
-        Prepared::InSet { col, shown, .. } => format!("{} = {} is not one of {shown}", rule.column, show(*col)),
-        Prepared::Length { col, min, max } => format!(
-            "{} = {} has a length outside {}..={}",
-            rule.column,
+        Prepared::Range { col, shown, .. } => write!(out, "{column} = {} is outside {shown}", show(*col)),
+        Prepared::InSet { col, shown, .. } => write!(out, "{column} = {} is not one of {shown}", show(*col)),
+        Prepared::Length { col, min, max } => write!(
+            out,
+            "{column} = {} has a length outside {}..={}",
             show(*col),
             min.map_or("0".into(), |m| m.to_string()),
             max.map_or("inf".into(), |m| m.to_string())
         ),
         Prepared::Compare { left, right, op } => {
-            let (l, r) = (batch.schema().field(*left).name().clone(), batch.schema().field(*right).name().clone());
-            format!("{l} {} {r} does not hold: {l} = {}, {r} = {}", op.symbol(), show(*left), show(*right))
+            let schema = values.batch.schema();
+            let (l, r) = (schema.field(*left).name(), schema.field(*right).name());
+            write!(out, "{l} {} {r} does not hold: {l} = {}, {r} = {}", op.symbol(), show(*left), show(*right))
         }
         Prepared::ForeignKey { col, ref_table, ref_column } => {
-            format!("{} = {} is not a {ref_table}.{ref_column}", rule.column, show(*col))
+            write!(out, "{column} = {} is not a {ref_table}.{ref_column}", show(*col))
         }
-        Prepared::Sql { expression, .. } => format!("`{expression}` is false"),
-        Prepared::Type { .. } | Prepared::Unique { .. } => format!("{} failed", rule.id),
-        Prepared::RowCount { .. } | Prepared::Freshness { .. } | Prepared::Completeness { .. } => String::new(),
+        Prepared::Sql { expression, .. } => write!(out, "`{expression}` is false"),
+        Prepared::Type { .. } | Prepared::Unique { .. } => write!(out, "{} failed", rule.id),
+        Prepared::RowCount { .. } | Prepared::Freshness { .. } | Prepared::Completeness { .. } => Ok(()),
     }
 }
 
@@ -392,19 +318,32 @@ impl<'a> Values<'a> {
     pub(crate) fn new(batch: &'a RecordBatch) -> Self {
         Self { batch, formatters: Default::default() }
     }
+}
 
-    /// Column `col` of `row` as [`display`] writes it.
-    pub(crate) fn show(&self, col: usize, row: usize) -> String {
-        let a = self.batch.column(col);
+/// Column `col` of `row` as [`display`] writes it (`null`, text quoted).
+struct Shown<'v, 'a> {
+    values: &'v Values<'a>,
+    col: usize,
+    row: usize,
+}
+
+impl std::fmt::Display for Shown<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (a, row) = (self.values.batch.column(self.col), self.row);
         if a.is_null(row) {
-            return "null".into();
+            return f.write_str("null");
         }
-        let mut cache = self.formatters.borrow_mut();
-        let f = cache.entry(col).or_insert_with(|| ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default()).ok());
-        match f {
-            Some(f) if is_text(a.data_type()) => format!("{:?}", f.value(row).to_string()),
-            Some(f) => f.value(row).to_string(),
-            None => "?".into(),
+        if let Some(s) = a.as_string_opt::<i32>() {
+            return write!(f, "{:?}", s.value(row));
+        }
+        let mut cache = self.values.formatters.borrow_mut();
+        let formatter = cache
+            .entry(self.col)
+            .or_insert_with(|| ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default()).ok());
+        match formatter {
+            Some(v) if is_text(a.data_type()) => write!(f, "{:?}", v.value(row).to_string()),
+            Some(v) => write!(f, "{}", v.value(row)),
+            None => f.write_str("?"),
         }
     }
 }

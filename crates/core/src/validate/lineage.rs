@@ -1,9 +1,6 @@
 //! Lineage: one audit record per validated table per run (what came in, under which rules, what came out,
 //! when and how long), exported as an Arrow table or JSON lines.
-//!
-//! Fingerprints are XXH3-128 (non-cryptographic: they identify content, they do not protect it). The
-//! content fingerprint hashes the schema and every row's 64-bit value hash in row order, so it does not
-//! depend on how the input was split into batches; it is stable for a given accountscope version.
+//! Fingerprints are XXH3-128, see [`super::fingerprint`].
 
 use std::io::Write;
 use std::path::Path;
@@ -11,9 +8,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
-use datafusion::common::hash_utils::{RandomState, create_hashes};
 use serde::{Deserialize, Serialize};
-use twox_hash::XxHash3_128;
 
 use crate::error::{Error, Result};
 use crate::table::Table;
@@ -47,52 +42,6 @@ pub struct LineageRecord {
     pub duration_ms: f64,
     /// accountscope version.
     pub library_version: String,
-}
-
-/// Incremental content fingerprint of a stream of batches.
-#[derive(Default)]
-pub(crate) struct ContentHasher {
-    hasher: XxHash3_128,
-    hashes: Vec<u64>,
-}
-
-impl std::fmt::Debug for ContentHasher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ContentHasher")
-    }
-}
-
-impl ContentHasher {
-    /// A hasher that starts with the schema's field names and types.
-    pub(crate) fn new(schema: &Schema) -> Self {
-        let mut h = Self::default();
-        for f in schema.fields() {
-            h.hasher.write(f.name().as_bytes());
-            h.hasher.write(f.data_type().to_string().as_bytes());
-        }
-        h
-    }
-
-    /// Adds a batch's rows.
-    pub(crate) fn update(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.hashes.clear();
-        self.hashes.resize(batch.num_rows(), 0);
-        create_hashes(batch.columns(), &RandomState::with_seed(0x11e_a9e), &mut self.hashes)?;
-        for h in &self.hashes {
-            self.hasher.write(&h.to_le_bytes());
-        }
-        Ok(())
-    }
-
-    /// The fingerprint as 32 hex digits.
-    pub(crate) fn finish(&self) -> String {
-        format!("{:032x}", self.hasher.finish_128())
-    }
-}
-
-/// XXH3-128 of bytes, hex.
-pub(crate) fn hash_bytes(bytes: &[u8]) -> String {
-    format!("{:032x}", XxHash3_128::oneshot(bytes))
 }
 
 /// The records as an Arrow table.

@@ -37,16 +37,18 @@
 //! # Ok::<(), accountscope::Error>(())
 //! ```
 
+mod chunk;
 mod compile;
 mod config;
 mod dedup;
 mod evaluate;
-mod groups;
+mod fingerprint;
 mod iso_codes;
 mod lineage;
 mod profile;
 mod report;
 mod run;
+mod unique;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -71,7 +73,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::table::Table;
 use compile::{Prepared, TablePlan};
-use lineage::ContentHasher;
+use fingerprint::ContentHasher;
 use run::TableRun;
 
 impl From<f64> for Bound {
@@ -157,7 +159,7 @@ impl Validator {
     /// the inputs' schemas are known).
     pub fn new(rules: RuleSet) -> Result<Self> {
         rules.check_ids()?;
-        let ruleset_hash = lineage::hash_bytes(serde_json::to_string(&rules)?.as_bytes());
+        let ruleset_hash = fingerprint::hash_bytes(serde_json::to_string(&rules)?.as_bytes());
         Ok(Self { rules, options: ValidateOptions::default(), references: HashMap::new(), ruleset_hash })
     }
 
@@ -214,12 +216,8 @@ impl Validator {
             let clock = Instant::now();
             let mut run = TableRun::new(plan.clone(), self.options.max_failing_keys, as_of, false);
             let mut hasher = ContentHasher::new(table.schema());
-            // One batch: duplicates and uniqueness are decided over the whole table without key state.
-            let batch = table.concat()?;
-            if std::env::var_os("ACCOUNTSCOPE_VALIDATE_TIMING").is_some() {
-                eprintln!("validate: {name}: concat {:.3} s", clock.elapsed().as_secs_f64());
-            }
-            let (hashed, out) = rayon::join(|| hasher.update(&batch), || run.process(&batch, &references));
+            let (hashed, out) =
+                rayon::join(|| hasher.update_all(table.batches()), || run.process_table(table.batches(), &references));
             hashed?;
             let out = out?;
             let (cs, qs, ds) = run.schemas();
@@ -228,8 +226,8 @@ impl Validator {
             reports.push(report);
             tables.push(TableOutput {
                 name: name.to_string(),
-                clean: Table::try_new(cs, vec![out.clean])?,
-                quarantine: Table::try_new(qs, vec![out.quarantine])?,
+                clean: Table::try_new(cs, out.clean)?,
+                quarantine: Table::try_new(qs, out.quarantine)?,
                 duplicates: Table::try_new(ds, vec![out.duplicates])?,
             });
         }

@@ -1,23 +1,24 @@
-//! One table's validation, batch by batch: cast, resolve duplicates, evaluate the rules in parallel, split
-//! the rows into clean / quarantine / duplicates outputs and accumulate the report. The in-memory validator
-//! runs it once over the whole table; the streaming validator once per batch.
+//! One table's validation: cast, resolve duplicates, then check the rows in chunks (see [`super::chunk`])
+//! and accumulate the report. The in-memory validator runs it once over the whole table's batches; the
+//! streaming validator once per batch, keeping key state between batches.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::RecordBatchOptions;
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListBuilder, RecordBatch, StringBuilder, UInt32Array};
-use arrow::buffer::BooleanBuffer;
-use arrow::compute::{FilterBuilder, take};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::array::{ArrayRef, Int64Array, RecordBatch, UInt32Array};
+use arrow::compute::{concat_batches, take};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::HashSet as FastSet;
 use rayon::prelude::*;
 
+use super::DuplicatePolicy;
+use super::chunk::{self, CastFailures, Checked, Chunk, Origin, Tally};
 use super::compile::{Prepared, TablePlan};
 use super::dedup::{self, DedupState};
-use super::evaluate::{self, EvalContext, RowFailures, RuleState};
+use super::evaluate::RowFailures;
 use super::report::{QualityScores, RuleResult, ScoreWeights, TableReport};
-use crate::contracts::{Conformer, cast_array};
+use super::unique::{self, UniqueState};
+use crate::contracts::cast_array;
 use crate::error::{Error, Result};
 
 /// Column names the library adds to the quarantine and duplicates outputs.
@@ -30,9 +31,6 @@ pub const REASONS_COLUMN: &str = "_reasons";
 pub const KEPT_COLUMN: &str = "_kept_row";
 /// Duplicates: `exact`, `key` or `merged`.
 pub const DUPLICATE_KIND_COLUMN: &str = "_duplicate";
-
-/// Raw values that failed their cast: rule index → (local row, value).
-type CastFailures = HashMap<usize, Vec<(usize, String)>>;
 
 /// The three outputs of one batch.
 #[derive(Debug, Clone)]
@@ -58,65 +56,45 @@ impl Timing {
             eprintln!("validate: {phase} done at {:.3} s", start.elapsed().as_secs_f64());
         }
     }
+}
 
-    fn rule(&self, id: &str, clock: std::time::Instant) {
-        if self.0.is_some() {
-            eprintln!("validate:   rule {id}: {:.3} s", clock.elapsed().as_secs_f64());
-        }
-    }
+/// The outputs of a whole table: clean and quarantine rows as batches (one per chunk that has any), dropped
+/// copies as one batch.
+#[derive(Debug)]
+pub(crate) struct TableBatches {
+    pub(crate) clean: Vec<RecordBatch>,
+    pub(crate) quarantine: Vec<RecordBatch>,
+    pub(crate) duplicates: RecordBatch,
 }
 
 /// Validation state of one table across batches.
 #[derive(Debug)]
 pub(crate) struct TableRun {
     pub(crate) plan: Arc<TablePlan>,
-    conformer: Option<Conformer>,
     dedup: DedupState,
-    states: Vec<RuleState>,
+    /// State of each rule that is `unique` (streams only).
+    unique: Vec<UniqueState>,
     max_keys: usize,
     as_of_ms: i64,
     /// Whether more batches may follow (streams keep key state between batches).
     persist: bool,
     rows_in: u64,
-    rows_eval: u64,
-    clean: u64,
-    quarantined: u64,
     dropped: u64,
-    rejected: u64,
-    warned: u64,
-    failed: Vec<u64>,
-    keys: Vec<Vec<String>>,
-    invalid_rows: u64,
-    inconsistent_rows: u64,
-    non_unique_rows: u64,
-    present: HashMap<usize, u64>,
-    latest: HashMap<usize, i64>,
+    tally: Tally,
 }
 
 impl TableRun {
     pub(crate) fn new(plan: Arc<TablePlan>, max_keys: usize, as_of_ms: i64, persist: bool) -> Self {
         let n = plan.rules.len();
         Self {
-            conformer: plan.conformer.clone(),
             dedup: DedupState::default(),
-            states: (0..n).map(|_| RuleState::default()).collect(),
+            unique: (0..n).map(|_| UniqueState::default()).collect(),
             max_keys,
             as_of_ms,
             persist,
             rows_in: 0,
-            rows_eval: 0,
-            clean: 0,
-            quarantined: 0,
             dropped: 0,
-            rejected: 0,
-            warned: 0,
-            failed: vec![0; n],
-            keys: vec![Vec::new(); n],
-            invalid_rows: 0,
-            inconsistent_rows: 0,
-            non_unique_rows: 0,
-            present: HashMap::new(),
-            latest: HashMap::new(),
+            tally: Tally::new(n),
             plan,
         }
     }
@@ -140,266 +118,192 @@ impl TableRun {
         (self.plan.schema.clone(), Arc::new(Schema::new(q)), Arc::new(Schema::new(d)))
     }
 
-    /// Validates the next batch of the table's input.
+    /// Validates a whole table held in memory. Under `keep_all` its batches are cast and checked as they
+    /// are, in parallel, without copying the table; the other duplicate policies see every copy of a key
+    /// first, so the table is resolved as one batch and then checked in chunks.
+    pub(crate) fn process_table(
+        &mut self,
+        batches: &[RecordBatch],
+        references: &HashMap<(String, String), FastSet<String>>,
+    ) -> Result<TableBatches> {
+        let timing = Timing::from_env();
+        for b in batches {
+            self.check_schema(b)?;
+        }
+        let (chunks, duplicates) = if matches!(self.plan.duplicates, DuplicatePolicy::KeepAll) {
+            let mut first = Vec::with_capacity(batches.len());
+            let mut rows = self.rows_in;
+            for b in batches {
+                first.push(rows);
+                rows += b.num_rows() as u64;
+            }
+            let plan = &self.plan;
+            let chunks: Vec<Vec<Chunk>> = batches
+                .par_iter()
+                .zip(first)
+                .map(|(b, first)| Ok(cast(plan, b, first)?.split()))
+                .collect::<Result<_>>()?;
+            self.rows_in = rows;
+            (
+                chunks.into_iter().flatten().collect(),
+                self.duplicates_batch(&RecordBatch::new_empty(plan.input_schema.clone()), &[], 0)?,
+            )
+        } else {
+            let raw = concat_batches(&self.plan.input_schema, batches)?;
+            self.prepare(&raw)?
+        };
+        timing.mark("cast + duplicates");
+        let (clean, quarantine) = self.check_chunks(chunks, references, &timing)?;
+        Ok(TableBatches { clean, quarantine, duplicates })
+    }
+
+    /// Validates the next batch of a stream (or a whole table given as one batch).
     pub(crate) fn process(
         &mut self,
         raw: &RecordBatch,
         references: &HashMap<(String, String), FastSet<String>>,
     ) -> Result<BatchOutput> {
-        let plan = self.plan.clone();
-        if raw.schema().fields() != plan.input_schema.fields() {
-            return Err(Error::Schema {
-                context: format!("table '{}'", plan.name),
-                message: format!(
-                    "a batch's schema differs from the first batch's: {:?} vs {:?}",
-                    raw.schema()
-                        .fields()
-                        .iter()
-                        .map(|f| format!("{}: {}", f.name(), f.data_type()))
-                        .collect::<Vec<_>>(),
-                    plan.input_schema
-                        .fields()
-                        .iter()
-                        .map(|f| format!("{}: {}", f.name(), f.data_type()))
-                        .collect::<Vec<_>>()
-                ),
-            });
+        let timing = Timing::from_env();
+        self.check_schema(raw)?;
+        let (chunks, duplicates) = self.prepare(raw)?;
+        timing.mark("cast + duplicates");
+        let (clean, quarantine) = self.check_chunks(chunks, references, &timing)?;
+        let (cs, qs, _) = self.schemas();
+        Ok(BatchOutput {
+            clean: concat_batches(&cs, &clean)?,
+            quarantine: concat_batches(&qs, &quarantine)?,
+            duplicates,
+        })
+    }
+
+    fn check_schema(&self, raw: &RecordBatch) -> Result<()> {
+        let plan = &self.plan;
+        if raw.schema().fields() == plan.input_schema.fields() {
+            return Ok(());
         }
+        let names =
+            |s: &Schema| s.fields().iter().map(|f| format!("{}: {}", f.name(), f.data_type())).collect::<Vec<_>>();
+        Err(Error::Schema {
+            context: format!("table '{}'", plan.name),
+            message: format!(
+                "a batch's schema differs from the first batch's: {:?} vs {:?}",
+                names(&raw.schema()),
+                names(&plan.input_schema)
+            ),
+        })
+    }
+
+    /// Casts one batch and resolves its duplicates; returns its chunks and the dropped copies.
+    fn prepare(&mut self, raw: &RecordBatch) -> Result<(Vec<Chunk>, RecordBatch)> {
+        let plan = self.plan.clone();
         let offset = self.rows_in;
         let n = raw.num_rows();
-        let timing = Timing::from_env();
-        let (typed, type_failures) = self.cast(raw, offset)?;
-        timing.mark("cast");
-
-        let res = dedup::resolve(raw, &typed, &plan, offset, &mut self.dedup, self.persist)?;
-        let identity = res.keep.len() == n && res.merged_sources.is_none();
-        let survivors = if identity {
-            typed.clone()
-        } else {
-            let indices = UInt32Array::from(res.keep.clone());
-            let columns = (0..typed.num_columns())
-                .map(|c| match &res.merged_sources {
-                    Some(src) => take(typed.column(c), &UInt32Array::from(src[c].clone()), None),
-                    None => take(typed.column(c), &indices, None),
-                })
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            RecordBatch::try_new(typed.schema(), columns)?
-        };
-        let m = survivors.num_rows();
-        let global: Vec<u64> = res.keep.iter().map(|r| offset + u64::from(*r)).collect();
-        // Type failures and rejections re-indexed to survivor positions.
+        self.rows_in += n as u64;
+        let chunk = cast(&plan, raw, offset)?;
+        if matches!(plan.duplicates, DuplicatePolicy::KeepAll) {
+            return Ok((chunk.split(), self.duplicates_batch(raw, &[], offset)?));
+        }
+        let res = dedup::resolve(raw, &chunk.typed, &plan, offset, &mut self.dedup, self.persist)?;
+        self.dropped += res.dropped.len() as u64;
+        let duplicates = self.duplicates_batch(raw, &res.dropped, offset)?;
+        if res.keep.len() == n && res.merged_sources.is_none() && res.rejected.is_empty() {
+            return Ok((chunk.split(), duplicates));
+        }
+        let typed = &chunk.typed;
+        let indices = UInt32Array::from(res.keep.clone());
+        let columns = (0..typed.num_columns())
+            .map(|c| match &res.merged_sources {
+                Some(src) => take(typed.column(c), &UInt32Array::from(src[c].clone()), None),
+                None => take(typed.column(c), &indices, None),
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let survivors = RecordBatch::try_new(typed.schema(), columns)?;
+        // Cast failures and rejections re-indexed to survivor positions.
         let mut position = vec![u32::MAX; n];
         for (p, r) in res.keep.iter().enumerate() {
             position[*r as usize] = p as u32;
         }
-        let type_failures: CastFailures = type_failures
+        let type_failures = chunk
+            .type_failures
             .into_iter()
             .map(|(rule, rows)| {
-                let kept = rows
-                    .into_iter()
-                    .filter(|(r, _)| position[*r] != u32::MAX)
-                    .map(|(r, v)| (position[r] as usize, v))
-                    .collect();
-                (rule, kept)
+                let kept = rows.into_iter().filter(|(r, _)| position[*r] != u32::MAX);
+                (rule, kept.map(|(r, v)| (position[r] as usize, v)).collect())
             })
             .collect();
-        let rejected: HashMap<usize, String> =
-            res.rejected.iter().map(|(r, why)| (position[*r] as usize, why.clone())).collect();
+        let rejected = res.rejected.into_iter().map(|(r, why)| (position[r] as usize, why)).collect();
+        let global = res.keep.iter().map(|r| offset + u64::from(*r)).collect();
+        let chunk = Chunk {
+            raw: raw.clone(),
+            typed: survivors,
+            origin: Origin::Listed { global, raw: res.keep },
+            type_failures,
+            rejected,
+        };
+        Ok((chunk.split(), duplicates))
+    }
 
-        let mut unreadable: HashMap<usize, HashSet<usize>> = HashMap::new();
-        for (rule, rows) in &type_failures {
-            if let Prepared::Type { col, .. } = plan.rules[*rule].check {
-                unreadable.entry(col).or_default().extend(rows.iter().map(|r| r.0));
+    /// Evaluates the rules over the chunks in parallel (`unique` rules across all chunks at the same time),
+    /// splits each chunk into its outputs and adds the tallies in chunk order; returns the non-empty clean
+    /// and quarantine batches.
+    fn check_chunks(
+        &mut self,
+        chunks: Vec<Chunk>,
+        references: &HashMap<(String, String), FastSet<String>>,
+        timing: &Timing,
+    ) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>)> {
+        let plan = self.plan.clone();
+        let (persist, states) = (self.persist, &mut self.unique);
+        let (unique, evaluated) = rayon::join(
+            || -> Result<Vec<(usize, Vec<RowFailures>)>> {
+                let mut out = Vec::new();
+                for (i, (rule, state)) in plan.rules.iter().zip(states.iter_mut()).enumerate() {
+                    let Prepared::Unique { cols, report } = &rule.check else { continue };
+                    out.push((
+                        i,
+                        if persist {
+                            unique::in_stream(&chunks, cols, state)?
+                        } else {
+                            unique::in_table(&chunks, cols, *report)?
+                        },
+                    ));
+                }
+                Ok(out)
+            },
+            || chunks.par_iter().map(|c| chunk::evaluate_rules(&plan, c, references)).collect::<Result<Vec<_>>>(),
+        );
+        let mut evaluated = evaluated?;
+        for (i, per_chunk) in unique? {
+            for (e, f) in evaluated.iter_mut().zip(per_chunk) {
+                e[i] = Some(f);
             }
         }
-        let ctx = EvalContext {
-            type_failures: &type_failures,
-            unreadable: &unreadable,
-            references,
-            rows: &global,
-            persist: self.persist,
-        };
-        let outcomes: Vec<RowFailures> = plan
-            .rules
+        timing.mark("rules");
+        let quarantine_schema = self.schemas().1;
+        let checked: Vec<Checked> = chunks
             .par_iter()
-            .zip(self.states.par_iter_mut())
-            .enumerate()
-            .map(|(i, (rule, state))| {
-                let clock = std::time::Instant::now();
-                let out = evaluate::evaluate(i, rule, &survivors, &ctx, state);
-                timing.rule(&rule.id, clock);
-                out
+            .zip(evaluated)
+            .map(|(chunk, outcomes)| {
+                let outcomes = outcomes
+                    .into_iter()
+                    .map(|o| o.ok_or_else(|| Error::Internal("validation: a rule was not evaluated".into())))
+                    .collect::<Result<Vec<_>>>()?;
+                chunk::split(&plan, chunk, &outcomes, self.max_keys, &quarantine_schema)
             })
             .collect::<Result<_>>()?;
-        timing.mark("dedup + rules");
-
-        // Split.
-        let rejected_mask = if rejected.is_empty() {
-            BooleanBuffer::new_unset(m)
-        } else {
-            BooleanBuffer::collect_bool(m, |i| rejected.contains_key(&i))
-        };
-        let mut quarantine = rejected_mask.clone();
-        let mut any_warning = BooleanBuffer::new_unset(m);
-        let mut invalid = BooleanBuffer::new_unset(m);
-        let mut inconsistent = BooleanBuffer::new_unset(m);
-        let mut non_unique = BooleanBuffer::new_unset(m);
-        for (rule, out) in plan.rules.iter().zip(&outcomes) {
-            let Some(mask) = &out.mask else { continue };
-            match rule.severity {
-                super::Severity::Error => quarantine = &quarantine | mask,
-                super::Severity::Warning => any_warning = &any_warning | mask,
-            }
-            match rule.check {
-                Prepared::ForeignKey { .. } => inconsistent = &inconsistent | mask,
-                Prepared::Unique { .. } => non_unique = &non_unique | mask,
-                Prepared::NotNull { .. } => {}
-                _ => invalid = &invalid | mask,
-            }
-        }
-        let clean_mask = !&quarantine;
-        let clean = keep_rows(&survivors, &clean_mask)?;
-        let quarantine_out =
-            self.quarantine_batch(raw, &survivors, &res.keep, &global, &quarantine, &outcomes, &rejected)?;
-        let duplicates_out = self.duplicates_batch(raw, &res.dropped, offset)?;
-
         timing.mark("outputs");
-
-        // Accumulate.
-        self.rows_in += n as u64;
-        self.rows_eval += m as u64;
-        self.clean += clean.num_rows() as u64;
-        self.quarantined += quarantine.count_set_bits() as u64;
-        self.dropped += res.dropped.len() as u64;
-        self.rejected += rejected.len() as u64;
-        self.warned += (&any_warning & &clean_mask).count_set_bits() as u64;
-        self.invalid_rows += invalid.count_set_bits() as u64;
-        self.inconsistent_rows += inconsistent.count_set_bits() as u64;
-        self.non_unique_rows += (&non_unique & &!&rejected_mask).count_set_bits() as u64;
-        for (i, out) in outcomes.iter().enumerate() {
-            self.failed[i] += out.count as u64;
-            if let Some(mask) = &out.mask {
-                for row in mask.set_indices().take(self.max_keys.saturating_sub(self.keys[i].len())) {
-                    let key = self.key_text(&survivors, row, global[row]);
-                    self.keys[i].push(key);
-                }
+        let mut clean = Vec::new();
+        let mut quarantine = Vec::new();
+        for c in checked {
+            self.tally.add(c.tally, self.max_keys);
+            if c.clean.num_rows() > 0 {
+                clean.push(c.clean);
+            }
+            if c.quarantine.num_rows() > 0 {
+                quarantine.push(c.quarantine);
             }
         }
-        for &c in &plan.completeness_cols {
-            let bad = unreadable.get(&c).map_or(0, HashSet::len);
-            let present = (m - survivors.column(c).null_count() + bad) as u64;
-            *self.present.entry(c).or_default() += present;
-        }
-        for rule in &plan.rules {
-            if let Prepared::Freshness { col, .. } = rule.check
-                && let Some(latest) = max_ms(survivors.column(col))?
-            {
-                let e = self.latest.entry(col).or_insert(i64::MIN);
-                *e = (*e).max(latest);
-            }
-        }
-        Ok(BatchOutput { clean, quarantine: quarantine_out, duplicates: duplicates_out })
-    }
-
-    /// Casts contract columns (through the conformer) and typed extra columns; returns the typed batch and
-    /// the cast failures by rule index and local row.
-    fn cast(&mut self, raw: &RecordBatch, offset: u64) -> Result<(RecordBatch, CastFailures)> {
-        let plan = self.plan.clone();
-        let mut failures = CastFailures::new();
-        let mut typed = match &mut self.conformer {
-            Some(conformer) => {
-                let out = conformer.conform_batch(raw)?;
-                for f in out.failures {
-                    if let Some(&rule) = plan.contract_types.get(&f.column) {
-                        failures.entry(rule).or_default().push((f.row - offset as usize, f.value));
-                    }
-                }
-                out.batch
-            }
-            None => raw.clone(),
-        };
-        if !plan.extra_types.is_empty() {
-            let mut columns = typed.columns().to_vec();
-            for &(col, data_type, rule) in &plan.extra_types {
-                let name = plan.schema.field(col).name();
-                let (array, bad) = cast_array(&columns[col], &plan.name, name, data_type, &plan.mapping, 0)?;
-                columns[col] = array;
-                failures.entry(rule).or_default().extend(bad.into_iter().map(|b| (b.row, b.value)));
-            }
-            typed = RecordBatch::try_new(plan.schema.clone(), columns)?;
-        } else if typed.schema().fields() != plan.schema.fields() {
-            typed = RecordBatch::try_new(plan.schema.clone(), typed.columns().to_vec())?;
-        }
-        Ok((typed, failures))
-    }
-
-    fn key_text(&self, batch: &RecordBatch, row: usize, global: u64) -> String {
-        if self.plan.key.is_empty() {
-            return format!("row {global}");
-        }
-        let parts: Vec<String> = self
-            .plan
-            .key
-            .iter()
-            .map(|&c| format!("{}={}", batch.schema().field(c).name(), evaluate::display(batch.column(c), row)))
-            .collect();
-        format!("row {global}: {}", parts.join(", "))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn quarantine_batch(
-        &self,
-        raw: &RecordBatch,
-        survivors: &RecordBatch,
-        keep: &[u32],
-        global: &[u64],
-        quarantine: &BooleanBuffer,
-        outcomes: &[RowFailures],
-        rejected: &HashMap<usize, String>,
-    ) -> Result<RecordBatch> {
-        let rows: Vec<usize> = quarantine.set_indices().collect();
-        let dup_id = format!("{}.duplicates", self.plan.name);
-        // Reasons are formatted in parallel chunks, each with its own formatters.
-        let chunks: Vec<(ArrayRef, ArrayRef)> = rows
-            .par_chunks(8192)
-            .map(|chunk| {
-                let values = evaluate::Values::new(survivors);
-                let mut ids = ListBuilder::new(StringBuilder::new());
-                let mut reasons = ListBuilder::new(StringBuilder::new());
-                for &row in chunk {
-                    for (rule, out) in self.plan.rules.iter().zip(outcomes) {
-                        if out.failed(row) {
-                            ids.values().append_value(&rule.id);
-                            reasons.values().append_value(evaluate::reason(rule, &values, row, out));
-                        }
-                    }
-                    if let Some(why) = rejected.get(&row) {
-                        ids.values().append_value(&dup_id);
-                        reasons.values().append_value(why);
-                    }
-                    ids.append(true);
-                    reasons.append(true);
-                }
-                (Arc::new(ids.finish()) as ArrayRef, Arc::new(reasons.finish()) as ArrayRef)
-            })
-            .collect();
-        let list = |part: fn(&(ArrayRef, ArrayRef)) -> &ArrayRef| -> Result<ArrayRef> {
-            if chunks.is_empty() {
-                return Ok(Arc::new(ListBuilder::new(StringBuilder::new()).finish()));
-            }
-            let parts: Vec<&dyn Array> = chunks.iter().map(|c| part(c).as_ref()).collect();
-            Ok(arrow::compute::concat(&parts)?)
-        };
-        let local = UInt32Array::from(rows.iter().map(|r| keep[*r]).collect::<Vec<_>>());
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(Int64Array::from(rows.iter().map(|r| global[*r] as i64).collect::<Vec<_>>())),
-            list(|c| &c.0)?,
-            list(|c| &c.1)?,
-        ];
-        for c in raw.columns() {
-            columns.push(take(c, &local, None)?);
-        }
-        Ok(RecordBatch::try_new(self.schemas().1, columns)?)
+        Ok((clean, quarantine))
     }
 
     fn duplicates_batch(&self, raw: &RecordBatch, dropped: &[dedup::Dropped], offset: u64) -> Result<RecordBatch> {
@@ -424,15 +328,15 @@ impl TableRun {
         for (i, rule) in plan.rules.iter().enumerate() {
             let (evaluated, failed, observed) = match &rule.check {
                 Prepared::RowCount { min, max } => {
-                    let n = self.rows_eval;
+                    let n = self.tally.rows;
                     let ok = min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m);
                     (1, u64::from(!ok), Some(format!("{n} rows")))
                 }
                 Prepared::Completeness { col, min } => {
-                    let s = self.present.get(col).map_or(1.0, |p| share(self.rows_eval - p, self.rows_eval));
+                    let s = self.tally.present.get(col).map_or(1.0, |p| share(self.tally.rows - p, self.tally.rows));
                     (1, u64::from(s < *min), Some(format!("{:.4} present", s)))
                 }
-                Prepared::Freshness { col, max_age_ms, max_age } => match self.latest.get(col) {
+                Prepared::Freshness { col, max_age_ms, max_age } => match self.tally.latest.get(col) {
                     Some(&latest) => {
                         let age = self.as_of_ms - latest;
                         freshness.push((2.0 - age as f64 / *max_age_ms as f64).clamp(0.0, 1.0));
@@ -447,7 +351,7 @@ impl TableRun {
                         (1, 1, Some("no values".into()))
                     }
                 },
-                _ => (self.rows_eval, self.failed[i], None),
+                _ => (self.tally.rows, self.tally.failed[i], None),
             };
             let pass_share = share(failed, evaluated);
             rules.push(RuleResult {
@@ -462,10 +366,10 @@ impl TableRun {
                 mostly: rule.mostly,
                 success: pass_share >= rule.mostly.unwrap_or(1.0),
                 observed,
-                failing_keys: self.keys[i].clone(),
+                failing_keys: self.tally.keys[i].clone(),
             });
         }
-        let dup_failed = self.dropped + self.rejected;
+        let dup_failed = self.dropped + self.tally.rejected;
         rules.push(RuleResult {
             rule_id: format!("{}.duplicates", plan.name),
             table: plan.name.clone(),
@@ -481,17 +385,17 @@ impl TableRun {
             failing_keys: Vec::new(),
         });
         let cols = &plan.completeness_cols;
-        let completeness = if cols.is_empty() || self.rows_eval == 0 {
+        let completeness = if cols.is_empty() || self.tally.rows == 0 {
             1.0
         } else {
-            let present: u64 = cols.iter().map(|c| self.present.get(c).copied().unwrap_or(0)).sum();
-            present as f64 / (self.rows_eval as f64 * cols.len() as f64)
+            let present: u64 = cols.iter().map(|c| self.tally.present.get(c).copied().unwrap_or(0)).sum();
+            present as f64 / (self.tally.rows as f64 * cols.len() as f64)
         };
         let scores = QualityScores::new(
             completeness,
-            share(self.invalid_rows, self.rows_eval),
-            share(self.dropped + self.rejected + self.non_unique_rows, self.rows_in),
-            share(self.inconsistent_rows, self.rows_eval),
+            share(self.tally.invalid, self.tally.rows),
+            share(self.dropped + self.tally.rejected + self.tally.non_unique, self.rows_in),
+            share(self.tally.inconsistent, self.tally.rows),
             (!freshness.is_empty()).then(|| freshness.iter().sum::<f64>() / freshness.len() as f64),
             weights,
         );
@@ -499,10 +403,10 @@ impl TableRun {
         TableReport {
             table: plan.name.clone(),
             rows_in: self.rows_in,
-            rows_clean: self.clean,
-            rows_quarantined: self.quarantined,
+            rows_clean: self.tally.clean,
+            rows_quarantined: self.tally.quarantined,
             rows_duplicates: self.dropped,
-            rows_warned: self.warned,
+            rows_warned: self.tally.warned,
             rules,
             scores,
             success,
@@ -510,31 +414,39 @@ impl TableRun {
     }
 }
 
-/// The rows of `batch` where `mask` is set, filtering the columns in parallel (no copy when all are set).
-fn keep_rows(batch: &RecordBatch, mask: &BooleanBuffer) -> Result<RecordBatch> {
-    if mask.count_set_bits() == batch.num_rows() {
-        return Ok(batch.clone());
+/// Casts contract columns (through a fresh copy of the plan's conformer, so failure rows are the batch's)
+/// and typed extra columns of one input batch whose first row is input row `first`.
+fn cast(plan: &TablePlan, raw: &RecordBatch, first: u64) -> Result<Chunk> {
+    let mut failures = CastFailures::new();
+    let mut typed = match &plan.conformer {
+        Some(conformer) => {
+            let out = conformer.clone().conform_batch(raw)?;
+            for f in out.failures {
+                if let Some(&rule) = plan.contract_types.get(&f.column) {
+                    failures.entry(rule).or_default().push((f.row, f.value));
+                }
+            }
+            out.batch
+        }
+        None => raw.clone(),
+    };
+    if !plan.extra_types.is_empty() {
+        let mut columns = typed.columns().to_vec();
+        for &(col, data_type, rule) in &plan.extra_types {
+            let name = plan.schema.field(col).name();
+            let (array, bad) = cast_array(&columns[col], &plan.name, name, data_type, &plan.mapping, 0)?;
+            columns[col] = array;
+            failures.entry(rule).or_default().extend(bad.into_iter().map(|b| (b.row, b.value)));
+        }
+        typed = RecordBatch::try_new(plan.schema.clone(), columns)?;
+    } else if typed.schema().fields() != plan.schema.fields() {
+        typed = RecordBatch::try_new(plan.schema.clone(), typed.columns().to_vec())?;
     }
-    let predicate = FilterBuilder::new(&arrow::array::BooleanArray::new(mask.clone(), None)).optimize().build();
-    let columns =
-        batch.columns().par_iter().map(|c| predicate.filter(c)).collect::<std::result::Result<Vec<_>, _>>()?;
-    let options = RecordBatchOptions::new().with_row_count(Some(predicate.count()));
-    Ok(RecordBatch::try_new_with_options(batch.schema(), columns, &options)?)
-}
-
-/// The latest value of a date or timestamp column in epoch milliseconds.
-fn max_ms(a: &ArrayRef) -> Result<Option<i64>> {
-    Ok(match a.data_type() {
-        DataType::Date32 => {
-            arrow::compute::max(a.as_primitive::<arrow::datatypes::Date32Type>()).map(|d| i64::from(d) * 86_400_000)
-        }
-        DataType::Timestamp(TimeUnit::Millisecond, _) => {
-            arrow::compute::max(a.as_primitive::<arrow::datatypes::TimestampMillisecondType>())
-        }
-        other => {
-            let ms = arrow::compute::cast(a, &DataType::Timestamp(TimeUnit::Millisecond, None))
-                .map_err(|_| Error::Internal(format!("freshness on a {other} column")))?;
-            arrow::compute::max(ms.as_primitive::<arrow::datatypes::TimestampMillisecondType>())
-        }
+    Ok(Chunk {
+        raw: raw.clone(),
+        typed,
+        origin: Origin::Run { first },
+        type_failures: failures,
+        rejected: HashMap::new(),
     })
 }
