@@ -144,10 +144,7 @@ impl TableRun {
                 .map(|(b, first)| Ok(cast(plan, b, first)?.split()))
                 .collect::<Result<_>>()?;
             self.rows_in = rows;
-            (
-                chunks.into_iter().flatten().collect(),
-                self.duplicates_batch(&RecordBatch::new_empty(plan.input_schema.clone()), &[], 0)?,
-            )
+            (chunks.into_iter().flatten().collect(), self.no_duplicates())
         } else {
             let raw = concat_batches(&self.plan.input_schema, batches)?;
             self.prepare(&raw)?
@@ -201,7 +198,7 @@ impl TableRun {
         self.rows_in += n as u64;
         let chunk = cast(&plan, raw, offset)?;
         if matches!(plan.duplicates, DuplicatePolicy::KeepAll) {
-            return Ok((chunk.split(), self.duplicates_batch(raw, &[], offset)?));
+            return Ok((chunk.split(), self.no_duplicates()));
         }
         let res = dedup::resolve(raw, &chunk.typed, &plan, offset, &mut self.dedup, self.persist)?;
         self.dropped += res.dropped.len() as u64;
@@ -304,6 +301,11 @@ impl TableRun {
             }
         }
         Ok((clean, quarantine))
+    }
+
+    /// An empty duplicates output (`keep_all` drops nothing).
+    fn no_duplicates(&self) -> RecordBatch {
+        RecordBatch::new_empty(self.schemas().2)
     }
 
     fn duplicates_batch(&self, raw: &RecordBatch, dropped: &[dedup::Dropped], offset: u64) -> Result<RecordBatch> {
