@@ -398,7 +398,17 @@ fn chunked(batch: usize) -> (Table, Vec<Option<String>>, Vec<i64>) {
             _ => Some(format!("id{i}")),
         })
         .collect();
-    let v: Vec<i64> = (0..n).map(|_| if rng.random::<f64>() < 0.01 { -1 } else { rng.random_range(0..100) }).collect();
+    let mut ids = ids;
+    let mut v: Vec<i64> =
+        (0..n).map(|_| if rng.random::<f64>() < 0.01 { -1 } else { rng.random_range(0..100) }).collect();
+    // Exact copies of earlier rows, often in another chunk.
+    for i in 1..n {
+        if rng.random::<f64>() < 0.003 {
+            let j = rng.random_range(0..i);
+            ids[i] = ids[j].clone();
+            v[i] = v[j];
+        }
+    }
     let schema =
         Arc::new(Schema::new(vec![Field::new("id", DataType::Utf8, true), Field::new("v", DataType::Int64, false)]));
     let batches = (0..n)
@@ -438,11 +448,13 @@ fn chunked_validation_matches_brute_force_whatever_the_batching() {
     for batch in [200_000, 30_000, 65_536] {
         let (t, ids, v) = chunked(batch);
         let n = ids.len();
-        let mut count: HashMap<&str, usize> = HashMap::new();
-        for id in ids.iter().flatten() {
-            *count.entry(id).or_default() += 1;
+        let mut rows_of_id: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, id) in ids.iter().enumerate() {
+            if let Some(id) = id.as_deref() {
+                rows_of_id.entry(id).or_default().push(i);
+            }
         }
-        let repeated = |i: usize| ids[i].as_deref().is_some_and(|id| count[id] > 1);
+        let repeated = |i: usize| ids[i].as_deref().is_some_and(|id| rows_of_id[id].len() > 1);
 
         let run = Validator::new(chunked_rules(DuplicatePolicy::KeepAll)).unwrap().validate(&[("t", &t)]).unwrap();
         let out = run.table("t").unwrap();
@@ -459,7 +471,7 @@ fn chunked_validation_matches_brute_force_whatever_the_batching() {
             let mut expected = Vec::new();
             if repeated(i) {
                 expected.push("id_unique");
-                let rows: Vec<String> = (0..n).filter(|&j| ids[j] == ids[i]).map(|j| j.to_string()).collect();
+                let rows: Vec<String> = rows_of_id[ids[i].as_deref().unwrap()].iter().map(|j| j.to_string()).collect();
                 let reason = reasons.value(k);
                 let text = reason.as_string::<i32>().value(0).to_string();
                 assert!(text.ends_with(&format!("(rows {})", rows.join(", "))), "{text}");
@@ -472,21 +484,58 @@ fn chunked_validation_matches_brute_force_whatever_the_batching() {
         let report = run.report.table("t").unwrap();
         keep_all.push((rows_of(&out.quarantine, "_row"), report.rules.clone(), run.lineage[0].content_hash.clone()));
 
+        // Brute force: per id, its distinct rows in order; a row equal to an earlier distinct row of its id is
+        // an exact copy of that row.
+        let mut distinct: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut exact: HashMap<usize, usize> = HashMap::new();
+        for i in 0..n {
+            let Some(id) = ids[i].as_deref() else { continue };
+            let rows = distinct.entry(id).or_default();
+            match rows.iter().find(|&&j| v[j] == v[i]) {
+                Some(&j) => {
+                    exact.insert(i, j);
+                }
+                None => rows.push(i),
+            }
+        }
+        let first_of = |i: usize| distinct[ids[i].as_deref().unwrap()][0];
+        let kinds = |out: &accountscope::validate::TableOutput| -> Vec<(i64, i64, String)> {
+            let d = out.duplicates.concat().unwrap();
+            let kind = d.column(2).as_string::<i32>();
+            rows_of(&out.duplicates, "_row")
+                .into_iter()
+                .zip(rows_of(&out.duplicates, "_kept_row"))
+                .enumerate()
+                .map(|(k, (r, kept))| (r, kept, kind.value(k).to_string()))
+                .collect()
+        };
+
         // keep_first: later copies of an id are dropped wherever they are; the survivors are checked.
         let run = Validator::new(chunked_rules(DuplicatePolicy::KeepFirst)).unwrap().validate(&[("t", &t)]).unwrap();
         let out = run.table("t").unwrap();
-        let mut seen = HashSet::new();
         let (mut dropped, mut quarantined) = (Vec::new(), Vec::new());
         for i in 0..n {
-            if let Some(id) = &ids[i]
-                && !seen.insert(id.clone())
-            {
-                dropped.push(i as i64);
+            if let Some(&j) = exact.get(&i) {
+                dropped.push((i as i64, j as i64, "exact".to_string()));
+            } else if ids[i].is_some() && first_of(i) != i {
+                dropped.push((i as i64, first_of(i) as i64, "key".to_string()));
             } else if v[i] < 0 {
                 quarantined.push(i as i64);
             }
         }
-        assert_eq!(rows_of(&out.duplicates, "_row"), dropped);
+        assert_eq!(kinds(out), dropped, "keep_first, batches of {batch}");
+        assert_eq!(rows_of(&out.quarantine, "_row"), quarantined);
+        assert_eq!(out.clean.num_rows() + quarantined.len() + dropped.len(), n);
+
+        // reject_all: exact copies dropped, every distinct row of a repeated id quarantined.
+        let run = Validator::new(chunked_rules(DuplicatePolicy::RejectAll)).unwrap().validate(&[("t", &t)]).unwrap();
+        let out = run.table("t").unwrap();
+        let dropped: Vec<(i64, i64, String)> =
+            (0..n).filter_map(|i| exact.get(&i).map(|&j| (i as i64, j as i64, "exact".to_string()))).collect();
+        let rejected = |i: usize| ids[i].as_deref().is_some_and(|id| distinct[id].len() > 1);
+        let quarantined: Vec<i64> =
+            (0..n).filter(|i| !exact.contains_key(i) && (rejected(*i) || v[*i] < 0)).map(|i| i as i64).collect();
+        assert_eq!(kinds(out), dropped, "reject_all, batches of {batch}");
         assert_eq!(rows_of(&out.quarantine, "_row"), quarantined);
         assert_eq!(out.clean.num_rows() + quarantined.len() + dropped.len(), n);
     }

@@ -1,8 +1,9 @@
 //! Duplicate resolution before the rules run: exact copies of a row and rows that share a key, under the
 //! table's [`DuplicatePolicy`].
 //!
-//! Rows are grouped by their key (Arrow's row format, so compound keys of any types compare exactly); a
-//! row whose key has a null is never a key duplicate. Within a key, a row is an exact copy when every raw
+//! Rows are grouped by their key, compared exactly whatever its types: over a whole table with the
+//! partitioned hash sort of `unique` rules (values confirmed), over a stream in Arrow's row format against
+//! every key seen so far. A row whose key has a null is never a key duplicate. Within a key, a row is an exact copy when every raw
 //! input value equals an earlier row of the key (compared value by value within a batch; across the batches
 //! of a stream by a 64-bit hash of the raw row). Copies are dropped and listed with the row they copy;
 //! `reject_all` quarantines every row of a repeated key instead; `merge` fills the kept row's nulls from the
@@ -50,22 +51,63 @@ pub(crate) struct DedupState {
     seen: HashMap<Box<[u8]>, (u64, Vec<u64>)>,
 }
 
-/// Resolves duplicates in `raw` (the input as given) keyed by the plan's key columns of `typed`, under its
-/// policy. With `persist`, the
-/// batch's keys are remembered in `state` for the next batches of a stream.
-pub(crate) fn resolve(
+/// One key's rows in a batch: its distinct rows (exact copies removed) in order, and the key's first row in
+/// earlier batches of a stream.
+struct KeyGroup {
+    members: Vec<usize>,
+    earlier: Option<u64>,
+}
+
+/// The key groups of a whole table: rows with equal keys found as `unique` rules find them (partitioned
+/// hash sort, values confirmed), so only rows whose key repeats are looked at again; a row equal in every
+/// raw value to an earlier distinct row of its key is dropped as an exact copy. Without key columns the key
+/// is the whole raw row.
+fn table_groups(
     raw: &RecordBatch,
     typed: &RecordBatch,
-    plan: &TablePlan,
+    key: &[usize],
+    offset: u64,
+    keep_mask: &mut [bool],
+    dropped: &mut Vec<Dropped>,
+) -> Result<Vec<KeyGroup>> {
+    let key_arrays: Vec<ArrayRef> =
+        if key.is_empty() { raw.columns().to_vec() } else { key.iter().map(|c| typed.column(*c).clone()).collect() };
+    let raw_equal: Vec<_> = raw
+        .columns()
+        .iter()
+        .map(|c| make_comparator(c.as_ref(), c.as_ref(), SortOptions::default()))
+        .collect::<std::result::Result<_, _>>()?;
+    let same_raw = |a: usize, b: usize| raw_equal.iter().all(|cmp| cmp(a, b).is_eq());
+    let mut out = Vec::new();
+    for group in super::unique::equal_key_groups(&[key_arrays])? {
+        let mut members: Vec<usize> = Vec::new();
+        for (_, i) in group {
+            match members.iter().find(|&&m| same_raw(m, i)) {
+                Some(&m) => {
+                    keep_mask[i] = false;
+                    dropped.push(Dropped { row: i, kept: offset + m as u64, kind: "exact" });
+                }
+                None => members.push(i),
+            }
+        }
+        out.push(KeyGroup { members, earlier: None });
+    }
+    Ok(out)
+}
+
+/// The key groups of a stream's batch, every key of the batch (repeated or not) checked against and then
+/// added to the keys of earlier batches; exact copies of earlier batches' rows are found by a 64-bit hash of
+/// the raw row.
+fn stream_groups(
+    raw: &RecordBatch,
+    typed: &RecordBatch,
+    key: &[usize],
     offset: u64,
     state: &mut DedupState,
-    persist: bool,
-) -> Result<Resolution> {
-    let (key, policy, latest_by) = (&plan.key, &plan.duplicates, plan.latest_by);
+    keep_mask: &mut [bool],
+    dropped: &mut Vec<Dropped>,
+) -> Result<Vec<KeyGroup>> {
     let n = raw.num_rows();
-    if matches!(policy, DuplicatePolicy::KeepAll) || n == 0 {
-        return Ok(Resolution { keep: (0..n as u32).collect(), ..Default::default() });
-    }
     let mut hashes = vec![0u64; n];
     create_hashes(raw.columns(), &RandomState::with_seed(0x5eed_ac5c), &mut hashes)?;
     let key_arrays: Vec<ArrayRef> = key.iter().map(|c| typed.column(*c).clone()).collect();
@@ -85,8 +127,6 @@ pub(crate) fn resolve(
     // Groups of this batch: key → distinct members (local rows) in order; exact copies dropped here.
     let hash_keys: Vec<[u8; 8]> =
         if encoded.is_none() { hashes.iter().map(|h| h.to_le_bytes()).collect() } else { Vec::new() };
-    let mut keep_mask = vec![true; n];
-    let mut dropped = Vec::new();
     let mut groups: FastMap<&[u8], Vec<usize>> = FastMap::with_capacity(n);
     let mut order: Vec<&[u8]> = Vec::new();
     for i in 0..n {
@@ -112,17 +152,51 @@ pub(crate) fn resolve(
             members.push(i);
         }
     }
+    let mut out = Vec::with_capacity(order.len());
+    for k in order {
+        let members = groups.remove(k).unwrap_or_default();
+        let earlier = state.seen.get(k).map(|(first, _)| *first);
+        // Remember this batch's keys for the next batches.
+        let entry = state.seen.entry(k.into()).or_insert_with(|| (offset + members[0] as u64, Vec::new()));
+        entry.1.extend(members.iter().map(|m| hashes[*m]));
+        out.push(KeyGroup { members, earlier });
+    }
+    Ok(out)
+}
+
+/// Resolves duplicates in `raw` (the input as given) keyed by the plan's key columns of `typed`, under its
+/// policy. With `persist`, the
+/// batch's keys are remembered in `state` for the next batches of a stream.
+pub(crate) fn resolve(
+    raw: &RecordBatch,
+    typed: &RecordBatch,
+    plan: &TablePlan,
+    offset: u64,
+    state: &mut DedupState,
+    persist: bool,
+) -> Result<Resolution> {
+    let (key, policy, latest_by) = (&plan.key, &plan.duplicates, plan.latest_by);
+    let n = raw.num_rows();
+    if matches!(policy, DuplicatePolicy::KeepAll) || n == 0 {
+        return Ok(Resolution { keep: (0..n as u32).collect(), ..Default::default() });
+    }
+    let mut keep_mask = vec![true; n];
+    let mut dropped = Vec::new();
+    let groups = if persist {
+        stream_groups(raw, typed, key, offset, state, &mut keep_mask, &mut dropped)?
+    } else {
+        table_groups(raw, typed, key, offset, &mut keep_mask, &mut dropped)?
+    };
 
     let mut rejected = HashMap::new();
     let mut merged_sources: Option<Vec<Vec<u32>>> = None;
     let mut fills: Vec<(usize, usize, usize)> = Vec::new(); // (kept row, column, source row)
-    for k in &order {
-        let members = &groups[k];
-        let earlier = state.seen.get(*k).map(|(first, _)| *first);
+    for KeyGroup { members, earlier } in &groups {
+        let (members, earlier) = (members.as_slice(), *earlier);
         match policy {
             DuplicatePolicy::KeepFirst => {
                 let (first, rest) = match earlier {
-                    Some(first) => (first, &members[..]),
+                    Some(first) => (first, members),
                     None => (offset + members[0] as u64, &members[1..]),
                 };
                 for &m in rest {
@@ -164,14 +238,6 @@ pub(crate) fn resolve(
                 }
             }
             DuplicatePolicy::KeepAll => {}
-        }
-    }
-    // Remember this batch's keys for the next batches (only policies that stream reach a second batch).
-    if persist {
-        for k in order {
-            let members = &groups[k];
-            let entry = state.seen.entry(k.into()).or_insert_with(|| (offset + members[0] as u64, Vec::new()));
-            entry.1.extend(members.iter().map(|m| hashes[*m]));
         }
     }
     let keep: Vec<u32> = (0..n as u32).filter(|i| keep_mask[*i as usize]).collect();

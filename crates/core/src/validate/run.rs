@@ -209,6 +209,7 @@ impl TableRun {
         let typed = &chunk.typed;
         let indices = UInt32Array::from(res.keep.clone());
         let columns = (0..typed.num_columns())
+            .into_par_iter()
             .map(|c| match &res.merged_sources {
                 Some(src) => take(typed.column(c), &UInt32Array::from(src[c].clone()), None),
                 None => take(typed.column(c), &indices, None),
