@@ -17,6 +17,7 @@ use arrow::row::{RowConverter, SortField};
 use datafusion::common::HashMap as FastMap;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 
+use super::chunk::CHUNK_ROWS;
 use super::compile::TablePlan;
 use super::config::DuplicatePolicy;
 use crate::error::Result;
@@ -78,10 +79,16 @@ fn table_groups(
         .map(|c| make_comparator(c.as_ref(), c.as_ref(), SortOptions::default()))
         .collect::<std::result::Result<_, _>>()?;
     let same_raw = |a: usize, b: usize| raw_equal.iter().all(|cmp| cmp(a, b).is_eq());
+    // Slices of the key columns, so hashing and bucketing run in parallel.
+    let n = raw.num_rows();
+    let slices: Vec<Vec<ArrayRef>> = (0..n)
+        .step_by(CHUNK_ROWS)
+        .map(|s| key_arrays.iter().map(|a| a.slice(s, CHUNK_ROWS.min(n - s))).collect())
+        .collect();
     let mut out = Vec::new();
-    for group in super::unique::equal_key_groups(&[key_arrays])? {
+    for group in super::unique::equal_key_groups(&slices)? {
         let mut members: Vec<usize> = Vec::new();
-        for (_, i) in group {
+        for i in group.into_iter().map(|(c, r)| c * CHUNK_ROWS + r) {
             match members.iter().find(|&&m| same_raw(m, i)) {
                 Some(&m) => {
                     keep_mask[i] = false;
