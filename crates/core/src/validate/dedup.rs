@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use arrow::array::{ArrayRef, RecordBatch, make_comparator};
+use arrow::array::{ArrayRef, DynComparator, RecordBatch, make_comparator};
 use arrow::compute::SortOptions;
 use arrow::row::{RowConverter, SortField};
 use datafusion::common::HashMap as FastMap;
@@ -52,6 +52,16 @@ pub(crate) struct DedupState {
     seen: HashMap<Box<[u8]>, (u64, Vec<u64>)>,
 }
 
+/// Whether two rows of `batch` are equal in every column (two nulls are equal).
+fn rows_equal(batch: &RecordBatch) -> Result<impl Fn(usize, usize) -> bool> {
+    let comparators: Vec<DynComparator> = batch
+        .columns()
+        .iter()
+        .map(|c| make_comparator(c.as_ref(), c.as_ref(), SortOptions::default()))
+        .collect::<std::result::Result<_, _>>()?;
+    Ok(move |a, b| comparators.iter().all(|cmp| cmp(a, b).is_eq()))
+}
+
 /// One key's rows in a batch: its distinct rows (exact copies removed) in order, and the key's first row in
 /// earlier batches of a stream.
 struct KeyGroup {
@@ -73,12 +83,7 @@ fn table_groups(
 ) -> Result<Vec<KeyGroup>> {
     let key_arrays: Vec<ArrayRef> =
         if key.is_empty() { raw.columns().to_vec() } else { key.iter().map(|c| typed.column(*c).clone()).collect() };
-    let raw_equal: Vec<_> = raw
-        .columns()
-        .iter()
-        .map(|c| make_comparator(c.as_ref(), c.as_ref(), SortOptions::default()))
-        .collect::<std::result::Result<_, _>>()?;
-    let same_raw = |a: usize, b: usize| raw_equal.iter().all(|cmp| cmp(a, b).is_eq());
+    let same_raw = rows_equal(raw)?;
     // Slices of the key columns, so hashing and bucketing run in parallel.
     let n = raw.num_rows();
     let slices: Vec<Vec<ArrayRef>> = (0..n)
@@ -124,12 +129,7 @@ fn stream_groups(
         let converter = RowConverter::new(key_arrays.iter().map(|a| SortField::new(a.data_type().clone())).collect())?;
         Some(converter.convert_columns(&key_arrays)?)
     };
-    let raw_equal: Vec<_> = raw
-        .columns()
-        .iter()
-        .map(|c| make_comparator(c.as_ref(), c.as_ref(), SortOptions::default()))
-        .collect::<std::result::Result<_, _>>()?;
-    let same_raw = |a: usize, b: usize| raw_equal.iter().all(|cmp| cmp(a, b).is_eq());
+    let same_raw = rows_equal(raw)?;
 
     // Groups of this batch: key → distinct members (local rows) in order; exact copies dropped here.
     let hash_keys: Vec<[u8; 8]> =
