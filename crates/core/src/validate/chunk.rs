@@ -77,32 +77,33 @@ impl Chunk {
         if n <= CHUNK_ROWS {
             return vec![self];
         }
-        (0..n)
-            .step_by(CHUNK_ROWS)
-            .map(|start| {
+        // Cast failures and rejections handed to their chunk in one pass.
+        let parts = n.div_ceil(CHUNK_ROWS);
+        let mut type_failures: Vec<CastFailures> = vec![CastFailures::new(); parts];
+        for (rule, rows) in self.type_failures {
+            for (r, v) in rows {
+                type_failures[r / CHUNK_ROWS].entry(rule).or_default().push((r % CHUNK_ROWS, v));
+            }
+        }
+        let mut rejected: Vec<HashMap<usize, String>> = vec![HashMap::new(); parts];
+        for (r, why) in self.rejected {
+            rejected[r / CHUNK_ROWS].insert(r % CHUNK_ROWS, why);
+        }
+        type_failures
+            .into_iter()
+            .zip(rejected)
+            .enumerate()
+            .map(|(part, (type_failures, rejected))| {
+                let start = part * CHUNK_ROWS;
                 let len = CHUNK_ROWS.min(n - start);
                 let range = start..start + len;
                 let (raw, origin) = match &self.origin {
                     Origin::Run { first } => (self.raw.slice(start, len), Origin::Run { first: first + start as u64 }),
                     Origin::Listed { global, raw } => (
                         self.raw.clone(),
-                        Origin::Listed { global: global[range.clone()].to_vec(), raw: raw[range.clone()].to_vec() },
+                        Origin::Listed { global: global[range.clone()].to_vec(), raw: raw[range].to_vec() },
                     ),
                 };
-                let type_failures = self
-                    .type_failures
-                    .iter()
-                    .map(|(rule, rows)| {
-                        let inside = rows.iter().filter(|(r, _)| range.contains(r));
-                        (*rule, inside.map(|(r, v)| (r - start, v.clone())).collect())
-                    })
-                    .collect();
-                let rejected = self
-                    .rejected
-                    .iter()
-                    .filter(|(r, _)| range.contains(r))
-                    .map(|(r, w)| (r - start, w.clone()))
-                    .collect();
                 Chunk { raw, typed: self.typed.slice(start, len), origin, type_failures, rejected }
             })
             .collect()
@@ -114,7 +115,9 @@ impl Chunk {
 pub(crate) struct Tally {
     /// Rows checked by the rules (duplicate survivors).
     pub(crate) rows: u64,
+    /// Rows that passed every error rule.
     pub(crate) clean: u64,
+    /// Rows that failed an error rule or were rejected as duplicates.
     pub(crate) quarantined: u64,
     /// Rows the `reject_all` policy quarantined.
     pub(crate) rejected: u64,
@@ -174,6 +177,7 @@ pub(crate) struct Checked {
     pub(crate) clean: RecordBatch,
     /// Rejected rows as input, with `_row`, `_rule_ids` and `_reasons` first.
     pub(crate) quarantine: RecordBatch,
+    /// What the chunk adds to the report.
     pub(crate) tally: Tally,
 }
 
@@ -359,4 +363,41 @@ fn max_ms(a: &ArrayRef) -> Result<Option<i64>> {
             arrow::compute::max(ms.as_primitive::<arrow::datatypes::TimestampMillisecondType>())
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    #[test]
+    fn split_hands_each_failure_to_its_chunk() {
+        let n = 2 * CHUNK_ROWS + 10;
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(0..n as i64))]).unwrap();
+        let rows = [0, 5, CHUNK_ROWS - 1, CHUNK_ROWS, 2 * CHUNK_ROWS + 9];
+        let chunk = Chunk {
+            raw: batch.clone(),
+            typed: batch,
+            origin: Origin::Run { first: 100 },
+            type_failures: HashMap::from([(3, rows.iter().map(|r| (*r, format!("v{r}"))).collect())]),
+            rejected: rows.iter().map(|r| (*r, format!("why {r}"))).collect(),
+        };
+        let parts = chunk.split();
+        assert_eq!(parts.len(), 3);
+        for (p, part) in parts.iter().enumerate() {
+            let start = p * CHUNK_ROWS;
+            let inside: Vec<usize> = rows.iter().copied().filter(|r| r / CHUNK_ROWS == p).collect();
+            let want: Vec<(usize, String)> = inside.iter().map(|r| (r - start, format!("v{r}"))).collect();
+            assert_eq!(part.type_failures.get(&3).cloned().unwrap_or_default(), want);
+            let mut got: Vec<(usize, String)> = part.rejected.iter().map(|(r, w)| (*r, w.clone())).collect();
+            got.sort();
+            let want: Vec<(usize, String)> = inside.iter().map(|r| (r - start, format!("why {r}"))).collect();
+            assert_eq!(got, want);
+            assert_eq!(part.origin.global(0), 100 + start as u64);
+            assert_eq!(part.typed.column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0), start as i64);
+        }
+    }
 }

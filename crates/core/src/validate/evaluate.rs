@@ -329,22 +329,12 @@ struct Shown<'v, 'a> {
 
 impl std::fmt::Display for Shown<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (a, row) = (self.values.batch.column(self.col), self.row);
-        if a.is_null(row) {
-            return f.write_str("null");
-        }
-        if let Some(s) = a.as_string_opt::<i32>() {
-            return write!(f, "{:?}", s.value(row));
-        }
+        let a = self.values.batch.column(self.col);
         let mut cache = self.values.formatters.borrow_mut();
         let formatter = cache
             .entry(self.col)
             .or_insert_with(|| ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default()).ok());
-        match formatter {
-            Some(v) if is_text(a.data_type()) => write!(f, "{:?}", v.value(row).to_string()),
-            Some(v) => write!(f, "{}", v.value(row)),
-            None => f.write_str("?"),
-        }
+        write_value(f, a.as_ref(), self.row, formatter.as_ref())
     }
 }
 
@@ -352,16 +342,33 @@ fn is_text(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(..))
 }
 
+/// Writes one value for messages: `null` for nulls, text quoted, `?` when it has no formatter.
+fn write_value(
+    out: &mut impl std::fmt::Write,
+    a: &dyn Array,
+    row: usize,
+    formatter: Option<&ArrayFormatter<'_>>,
+) -> std::fmt::Result {
+    if a.is_null(row) {
+        return out.write_str("null");
+    }
+    if let Some(s) = a.as_string_opt::<i32>() {
+        return write!(out, "{:?}", s.value(row));
+    }
+    match formatter {
+        Some(v) if is_text(a.data_type()) => write!(out, "{:?}", v.value(row).to_string()),
+        Some(v) => write!(out, "{}", v.value(row)),
+        None => out.write_str("?"),
+    }
+}
+
 /// One value as text for messages (`null` for nulls, text quoted).
 pub(crate) fn display(a: &dyn Array, row: usize) -> String {
-    if a.is_null(row) {
-        return "null".into();
-    }
-    match ArrayFormatter::try_new(a, &FormatOptions::default()).map(|f| f.value(row).to_string()) {
-        Ok(t) if is_text(a.data_type()) => format!("{t:?}"),
-        Ok(t) => t,
-        Err(_) => "?".into(),
-    }
+    let mut text = String::new();
+    let formatter = ArrayFormatter::try_new(a, &FormatOptions::default()).ok();
+    // Writing to a String cannot fail.
+    let _ = write_value(&mut text, a, row, formatter.as_ref());
+    text
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@
 //! of a fingerprint is stable for a given accountscope version.
 
 use arrow::array::{Array, RecordBatch};
-use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Schema};
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 use rayon::prelude::*;
@@ -84,21 +83,20 @@ impl ColumnHasher {
             write_u64s(&mut self.nulls, (0..a.len()).filter(|i| n.is_null(*i)).map(|i| first + i as u64));
         }
         let valid: Vec<(usize, usize)> = match &nulls {
-            Some(n) => valid_slices(n),
+            Some(n) => n.valid_slices().collect(),
             None => vec![(0, a.len())],
         };
         let data = a.to_data();
-        match a.data_type() {
-            t if t.primitive_width().is_some() => {
-                let width = t.primitive_width().unwrap_or(1);
+        match (a.data_type(), a.data_type().primitive_width()) {
+            (_, Some(width)) => {
                 let bytes = data.buffers()[0].as_slice();
                 let at = data.offset();
                 for (s, e) in valid {
                     self.values.write(&bytes[(at + s) * width..(at + e) * width]);
                 }
             }
-            DataType::Utf8 | DataType::Binary => self.variable::<i32>(&data, &valid),
-            DataType::LargeUtf8 | DataType::LargeBinary => self.variable::<i64>(&data, &valid),
+            (DataType::Utf8 | DataType::Binary, _) => self.variable::<i32>(&data, &valid),
+            (DataType::LargeUtf8 | DataType::LargeBinary, _) => self.variable::<i64>(&data, &valid),
             _ => {
                 let mut hashes = vec![0u64; a.len()];
                 create_hashes(&[arrow::array::make_array(data)], &RandomState::with_seed(0x11e_a9e), &mut hashes)?;
@@ -128,11 +126,6 @@ fn write_u64s(h: &mut XxHash3_128, values: impl Iterator<Item = u64>) {
         bytes.extend_from_slice(&v.to_le_bytes());
     }
     h.write(&bytes);
-}
-
-/// Runs of valid rows as (start, end).
-fn valid_slices(nulls: &NullBuffer) -> Vec<(usize, usize)> {
-    nulls.valid_slices().collect()
 }
 
 /// XXH3-128 of bytes, hex.
