@@ -196,11 +196,13 @@ fn planted_declines_in_the_demo_are_found() {
 /// The demo plants weekly seasonality in every industry but Media and a yearly pattern in Education
 /// (summer dip) and Retail (Q4 peak): `seasonality` must find each where it is and not where it is not.
 ///
-/// Measured on this portfolio: weekly found in 99.8% of the series that have it and 0% of the others;
-/// the summer dip in 100%; yearly found in 2.2% of the series without a yearly pattern. The Q4 peak
-/// (+45% for six weeks, clipped where usage is near all seats, under week-to-week noise of about 10%)
-/// is found in 76% only: three years give three Decembers, and the F test at 1% has that power. The
-/// test holds it to 70% so a regression shows; see `docs/trends.md`.
+/// Measured on this portfolio: weekly found in 99.7% of the series that have it and 0% of the others;
+/// the summer dip in 100%; yearly found in 3.4% of the series without a yearly pattern. The Q4 peak
+/// (+45% for six weeks under month-to-month wandering of about 10%) is found in 94.1% of the 51 Retail
+/// series where at least half of it reaches the data (`truth_accounts.yearly_realised` >= 0.5) and in
+/// 45% of the 11 where usage near all seats caps most of it. Three Decembers are little evidence: on
+/// other seeds the first figure is 84-86% (`docs/trends.md`), short of the 95% goal. The test holds it
+/// to 90% so a regression shows.
 #[test]
 fn planted_seasonality_is_found_with_the_right_period() {
     use accountscope::engine::Engine;
@@ -216,7 +218,9 @@ fn planted_seasonality_is_found_with_the_right_period() {
     let rates = engine
         .sql(
             "SELECT f.period,
-                    CASE WHEN f.period = 7 THEN CAST(t.weekly_seasonality AS VARCHAR) ELSE t.yearly_pattern END AS planted,
+                    CASE WHEN f.period = 7 THEN CAST(t.weekly_seasonality AS VARCHAR)
+                         WHEN t.yearly_pattern = 'q4_peak' AND t.yearly_realised < 0.5 THEN 'q4_peak_capped'
+                         ELSE t.yearly_pattern END AS planted,
                     CAST(COUNT(*) AS BIGINT) AS n, AVG(CASE WHEN f.detected THEN 1.0 ELSE 0.0 END) AS rate
              FROM found f JOIN truth_accounts t USING (account_id)
              WHERE f.status = 'ok' GROUP BY 1, 2 ORDER BY 1, 2",
@@ -234,13 +238,14 @@ fn planted_seasonality_is_found_with_the_right_period() {
         let (p, what, r) = (period.value(i), planted.value(i), rate.value(i));
         let ok = match what {
             "false" | "none" => r <= 0.05,
-            "q4_peak" => r >= 0.70,
+            "q4_peak" => r >= 0.90,
+            "q4_peak_capped" => r >= 0.3,
             _ => r >= 0.95,
         };
         assert!(ok, "period {p}, planted {what}: detected in {r:.3} of {} series", n.value(i));
         checked += n.value(i);
     }
-    assert_eq!(batch.num_rows(), 5, "weekly yes/no, yearly none / summer dip / Q4 peak");
+    assert_eq!(batch.num_rows(), 6, "weekly yes/no, yearly none / summer dip / Q4 peak / capped Q4 peak");
     assert!(checked > 1_500, "{checked} series examined");
     let accounts = demo.portfolio.get(accountscope::TableKind::Accounts);
     let summary = seasonality_summary(&found, accounts, &["industry".into()]).unwrap();

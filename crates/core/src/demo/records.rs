@@ -176,4 +176,8 @@ pub(crate) struct Account {
     pub(crate) decline_start: Option<i32>,
     pub(crate) champion_lost: Option<i32>,
     pub(crate) last_churn_probability: f64,
+    /// The share of the planted yearly effect on expected active users left once usage is capped at all
+    /// seats (1: all of it; near 0: an account at full seats cannot show its industry's peak); `None`
+    /// without a yearly pattern.
+    pub(crate) yearly_realised: Option<f64>,
 }

@@ -219,6 +219,10 @@ struct Sim<'a> {
     churn: Option<(i32, Cause)>,
     last_p: f64,
     ar: f64,
+    /// Σ over days of the expected active share times (yearly factor − 1): the yearly effect as planted.
+    yearly_planted: f64,
+    /// Σ over days of what the yearly factor changes in the expected active share once capped at all seats.
+    yearly_shown: f64,
 }
 
 /// Simulates one account over the configured window with its own random stream.
@@ -253,6 +257,8 @@ pub(crate) fn simulate(config: &DemoConfig, cal: &Calendar, rng: &mut ChaCha8Rng
         churn: None,
         last_p: 0.0,
         ar: 0.0,
+        yearly_planted: 0.0,
+        yearly_shown: 0.0,
     };
     let campaigns: Vec<i32> = cal.campaigns().iter().copied().filter(|c| *c >= sim.p.sim_start).collect();
     for day in sim.p.sim_start..=cal.end {
@@ -346,7 +352,12 @@ impl Sim<'_> {
         self.latent_active.push(engagement * n);
 
         let weekly = if self.cal.is_weekend(day) { p.industry.weekend_factor } else { 1.0 };
-        let seasonal = self.cal.yearly(p.industry.yearly, day) * weekly;
+        let yearly = self.cal.yearly(p.industry.yearly, day);
+        let seasonal = yearly * weekly;
+        // How much of the yearly pattern reaches the data: a peak cannot lift usage above all seats.
+        let base = (engagement * weekly).clamp(0.0, 1.0);
+        self.yearly_planted += base * (yearly - 1.0);
+        self.yearly_shown += (base * yearly).clamp(0.0, 1.0) - base;
         let (mut outage, mut spike, mut gap) = (1.0, None, false);
         for a in self.anomalies.iter().filter(|a| a.start <= day && day <= a.end) {
             match a.kind {
@@ -499,6 +510,7 @@ impl Sim<'_> {
             decline_start: (p.trend == Trend::Declining).then_some(p.decline_start),
             champion_lost: p.champion_lost,
             last_churn_probability: self.last_p,
+            yearly_realised: (self.yearly_planted.abs() > 1e-9).then(|| self.yearly_shown / self.yearly_planted),
         }
     }
 }

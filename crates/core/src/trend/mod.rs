@@ -9,6 +9,7 @@
 pub mod analyze;
 pub mod changepoint;
 pub mod correlation;
+mod cycles;
 pub mod indicators;
 mod loess;
 mod mstl;

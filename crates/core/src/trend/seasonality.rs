@@ -28,13 +28,12 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BooleanArray};
 use arrow::datatypes::{DataType, Field};
-use chrono::Datelike;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
+use super::cycles::{cycle_table, level_relative, months_of_days, peak_contrast, two_way_anova};
 use super::mstl::{MstlDecomposition, MstlParams, mstl};
-use super::series::{GapFill, Grouped, Points, daily, epoch_date, float_column, int_column, text_column, to_table};
+use super::series::{GapFill, Grouped, Points, daily, float_column, int_column, text_column, to_table};
 use super::stl::StlParams;
 use crate::error::{Error, Result};
 use crate::table::Table;
@@ -140,6 +139,7 @@ pub(crate) struct PeriodResult {
     spectral_share: Option<f64>,
     f_stat: Option<f64>,
     p_value: Option<f64>,
+    peak_p_value: Option<f64>,
     peak: Option<String>,
     trough: Option<String>,
 }
@@ -241,6 +241,7 @@ pub(crate) fn period_columns(rows: &[(usize, PeriodResult)]) -> Vec<(Field, Arra
         float_column("spectral_share", rows.iter().map(|(_, r)| r.spectral_share)),
         float_column("f_stat", rows.iter().map(|(_, r)| r.f_stat)),
         float_column("p_value", rows.iter().map(|(_, r)| r.p_value)),
+        float_column("peak_p_value", rows.iter().map(|(_, r)| r.peak_p_value)),
         text_column("peak", rows.iter().map(|(_, r)| r.peak.as_deref())),
         text_column("trough", rows.iter().map(|(_, r)| r.trough.as_deref())),
     ]
@@ -337,100 +338,38 @@ fn period_results(d: &Decomposed, start: i32, notes: &[String], config: &Seasona
                 return short(period);
             };
             let x: Vec<f64> = d.seasonals[k].iter().zip(&d.total.resid).map(|(s, r)| s + r).collect();
-            let Some(test) = stable_seasonality(&x, start, period, config.min_cycles) else {
-                return PeriodResult {
-                    reason: reason(Some(format!("fewer than {} complete cycles of {period} days", config.min_cycles))),
-                    ..short(period)
-                };
+            let too_few = || PeriodResult {
+                reason: reason(Some(format!("fewer than {} complete cycles of {period} days", config.min_cycles))),
+                ..short(period)
             };
+            let Some(table) = cycle_table(&x, start, period).filter(|t| t.len() >= config.min_cycles) else {
+                return too_few();
+            };
+            let table = if period >= 360 { level_relative(&table, 6) } else { table };
+            let Some(test) = two_way_anova(&table) else {
+                return too_few();
+            };
+            // Bonferroni over the two tests: each at alpha / 2.
+            let peak_p_value = peak_contrast(&table, &test).map(|p| p.p_value);
+            let level = if peak_p_value.is_some() { config.alpha / 2.0 } else { config.alpha };
+            let significant = test.p_value < level || peak_p_value.is_some_and(|p| p < level);
             let (peak, trough) = phase(&x, start, period);
             PeriodResult {
                 period,
                 status: "ok",
                 reason: reason(None),
-                detected: Some(test.strength >= config.min_strength && test.p_value < config.alpha),
+                detected: Some(test.strength >= config.min_strength && significant),
                 strength: Some(test.strength),
                 acf: Some(autocorrelation(&x, period)),
                 spectral_share: Some(spectral_share(&x, period)),
                 f_stat: Some(test.f),
                 p_value: Some(test.p_value),
+                peak_p_value,
                 peak: Some(peak),
                 trough: Some(trough),
             }
         })
         .collect()
-}
-
-/// The outcome of the stable-seasonality test.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct AnovaTest {
-    pub(crate) f: f64,
-    pub(crate) p_value: f64,
-    /// σ²_s / (σ²_s + σ²_e) from the variance components: σ²_e = MS_error, σ²_s = max(0, MS_positions −
-    /// MS_error) / blocks.
-    pub(crate) strength: f64,
-}
-
-/// The stable-seasonality F test (module doc) of the daily series `x` starting on day `start`; `None`
-/// with fewer than `min_cycles` complete cycles.
-pub(crate) fn stable_seasonality(x: &[f64], start: i32, period: usize, min_cycles: usize) -> Option<AnovaTest> {
-    let table: Vec<Vec<f64>> = if period >= 360 {
-        // Calendar months, in blocks of twelve from the first complete month.
-        let mut months: Vec<(f64, usize)> = Vec::new();
-        let mut current = None;
-        for (v, month) in x.iter().zip(months_of_days(start, x.len())?) {
-            if current != Some(month) {
-                current = Some(month);
-                months.push((0.0, 0));
-            }
-            let m = months.last_mut()?;
-            m.0 += v;
-            m.1 += 1;
-        }
-        let skip = usize::from(epoch_date(i64::from(start))?.day() != 1);
-        let end = months.len() - usize::from(epoch_date(i64::from(start) + x.len() as i64)?.day() != 1);
-        let complete: Vec<f64> = months.get(skip..end)?.iter().map(|(s, c)| s / *c as f64).collect();
-        complete.chunks_exact(12).map(<[f64]>::to_vec).collect()
-    } else {
-        x.chunks_exact(period).map(<[f64]>::to_vec).collect()
-    };
-    if table.len() < min_cycles {
-        return None;
-    }
-    two_way_anova(&table)
-}
-
-/// F test of the column (position) effect in a blocks × positions table with one value per cell and the
-/// row (block) effect removed; `None` with fewer than two rows or columns.
-pub(crate) fn two_way_anova(table: &[Vec<f64>]) -> Option<AnovaTest> {
-    let b = table.len();
-    let k = table.first()?.len();
-    if b < 2 || k < 2 {
-        return None;
-    }
-    let total: f64 = table.iter().flatten().sum();
-    let mean = total / (b * k) as f64;
-    let row_means: Vec<f64> = table.iter().map(|r| r.iter().sum::<f64>() / k as f64).collect();
-    let col_means: Vec<f64> = (0..k).map(|j| table.iter().map(|r| r[j]).sum::<f64>() / b as f64).collect();
-    let ss_cols = b as f64 * col_means.iter().map(|c| (c - mean).powi(2)).sum::<f64>();
-    let ss_error: f64 = table
-        .iter()
-        .zip(&row_means)
-        .flat_map(|(r, rm)| r.iter().zip(&col_means).map(move |(v, cm)| (v - rm - cm + mean).powi(2)))
-        .sum();
-    let (df_cols, df_error) = ((k - 1) as f64, ((k - 1) * (b - 1)) as f64);
-    let (ms_cols, ms_error) = (ss_cols / df_cols, ss_error / df_error);
-    let f = ms_cols / ms_error;
-    let seasonal_var = (ms_cols - ms_error).max(0.0) / b as f64;
-    let strength = if seasonal_var > 0.0 { seasonal_var / (seasonal_var + ms_error) } else { 0.0 };
-    let p_value = if f.is_nan() {
-        1.0
-    } else if f.is_infinite() {
-        0.0
-    } else {
-        FisherSnedecor::new(df_cols, df_error).ok().map_or(f64::NAN, |d| d.sf(f))
-    };
-    Some(AnovaTest { f, p_value, strength })
 }
 
 /// Sample autocorrelation at `lag` (Box & Jenkins: autocovariance over n, divided by the variance).
@@ -513,17 +452,6 @@ fn phase(seasonal: &[f64], start: i32, period: usize) -> (String, String) {
     (name(max), name(min))
 }
 
-/// The month (0-11) of each of `len` days from `start`, walking the calendar one day at a time.
-fn months_of_days(start: i32, len: usize) -> Option<Vec<u8>> {
-    let mut date = epoch_date(i64::from(start))?;
-    let mut out = Vec::with_capacity(len);
-    for _ in 0..len {
-        out.push(date.month0() as u8);
-        date = date.succ_opt()?;
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,16 +464,5 @@ mod tests {
         let (peak, trough) = phase(&x, 0, 7);
         // 1970-01-01 was a Thursday: t = 2 (Sat) is near the peak of sin(2πt/7), t = 5 (Tue) near the trough.
         assert_eq!((peak.as_str(), trough.as_str()), ("Sat", "Tue"));
-    }
-
-    #[test]
-    fn two_way_anova_matches_statsmodels() {
-        // statsmodels: anova_lm(ols('y ~ C(j) + C(b)', d).fit()).loc['C(j)'] on this table (b rows, j columns).
-        let t =
-            [vec![1.0, 2.0, 3.0, 4.5], vec![2.0, 2.5, 4.0, 6.0], vec![0.5, 2.0, 2.0, 5.0], vec![1.5, 3.0, 3.5, 4.0]];
-        let test = two_way_anova(&t).unwrap();
-        assert!((test.f - 30.152542372881353).abs() < 1e-9, "{}", test.f);
-        assert!((test.p_value - 5.020930843251911e-05).abs() < 1e-12, "{}", test.p_value);
-        assert!(two_way_anova(&t[..1]).is_none());
     }
 }
