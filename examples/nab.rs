@@ -6,7 +6,10 @@
 //! covers at least three days (from its own timestamps) and none otherwise, learning through NAB's
 //! probationary period, an event threshold of |z| ≥ 2 so NAB's optimiser can choose the real cut-off.
 //! The anomaly score of a point is the strength of the event it opens (0 elsewhere), so an anomaly is
-//! reported once, not on every point it lasts.
+//! reported once, not on every point it lasts; alarms are refractory for one day of steps (an event
+//! within a day of a stronger one is not reported).
+//!
+//! `--per-file` adds each file's windows, detections and raw score under each profile.
 
 use accountscope::Result;
 use accountscope::anomaly::nab::{NabSeries, PROFILES, normalize, read_corpus, score};
@@ -42,6 +45,7 @@ fn run() -> Result<()> {
             let config = OnlineConfig {
                 period: if days >= 3 { per_day } else { 1 },
                 warmup: ((0.15 * n as f64) as usize).min(750),
+                refractory: per_day,
                 ..base.clone()
             };
             let mut state = OnlineState::new(&config);
@@ -74,6 +78,18 @@ fn run() -> Result<()> {
             }
         }
         println!();
+        if cli::flag("--per-file") {
+            for (x, raw) in series.iter().zip(&s.raw) {
+                let detections = x.scores.iter().filter(|v| **v >= s.threshold).count();
+                println!(
+                    "    {:<55} windows {}  detections {:>4}  raw {:>7.3}",
+                    x.name,
+                    x.windows.len(),
+                    detections,
+                    raw
+                );
+            }
+        }
     }
     Ok(())
 }

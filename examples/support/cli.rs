@@ -40,3 +40,8 @@ pub(crate) fn median(mut times: Vec<f64>) -> f64 {
     times.sort_by(f64::total_cmp);
     times[times.len() / 2]
 }
+
+/// Whether the bare switch `name` is on the command line.
+pub(crate) fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a == name)
+}

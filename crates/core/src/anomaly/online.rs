@@ -13,6 +13,13 @@
 //! than one step after the last is a gap, reported as a missing-data event when the later point arrives.
 //! After `max_run` unusual points in a row the state is re-anchored on the new level (a level shift is
 //! reported once, then learnt).
+//!
+//! Optionally, alarms are refractory (`refractory` steps, 0 = off): an event opened within that many
+//! steps of a stronger or equal one is not reported — a burst of similar alarms is one alarm, a stronger
+//! one still gets through. The state keeps the events of the last `refractory` steps as a monotone queue
+//! (strengths decreasing), so the check is O(1) amortised and the memory at most `refractory` entries.
+
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +50,8 @@ pub struct OnlineConfig {
     pub max_run: usize,
     /// Treat non-negative values as counts: log domain and the quasi-Poisson check.
     pub counts: bool,
+    /// Steps after an event during which a new event is reported only if stronger (0: every event).
+    pub refractory: usize,
 }
 
 impl Default for OnlineConfig {
@@ -58,6 +67,7 @@ impl Default for OnlineConfig {
             warmup: 28,
             max_run: 7,
             counts: true,
+            refractory: 0,
         }
     }
 }
@@ -140,6 +150,8 @@ pub struct OnlineState {
     counts: bool,
     run: u32,
     open: bool,
+    /// Events opened in the last `refractory` steps: (step, strength), strengths decreasing.
+    recent: VecDeque<(i64, f64)>,
 }
 
 impl OnlineState {
@@ -155,6 +167,7 @@ impl OnlineState {
             counts: config.counts,
             run: 0,
             open: false,
+            recent: VecDeque::new(),
         }
     }
 
@@ -216,14 +229,17 @@ impl OnlineState {
             self.run += 1;
             if !self.open {
                 self.open = true;
-                events.push(OnlineEvent {
-                    kind: if z > 0.0 { Kind::Spike } else { Kind::Drop },
-                    start: t,
-                    end: t,
-                    expected,
-                    observed: x,
-                    strength: z.abs() / config.threshold,
-                });
+                let strength = z.abs() / config.threshold;
+                if self.not_refractory(t, strength, config.refractory) {
+                    events.push(OnlineEvent {
+                        kind: if z > 0.0 { Kind::Spike } else { Kind::Drop },
+                        start: t,
+                        end: t,
+                        expected,
+                        observed: x,
+                        strength,
+                    });
+                }
             }
         } else {
             self.open = false;
@@ -246,10 +262,27 @@ impl OnlineState {
             if known_scale { self.abs_error[k] + rate(config.beta) * (e.abs() - self.abs_error[k]) } else { e.abs() };
         if self.counts {
             let mu = expected.max(0.5);
-            let pearson2 = ((x - mu).powi(2) / mu).min(25.0 * self.dispersion.max(1.0));
+            // Winsorised like the error: at `clip` of its own scale, so a spike cannot mask the days after it.
+            let pearson2 = ((x - mu).powi(2) / mu).min(config.clip.powi(2) * self.dispersion.max(1.0));
             self.dispersion += rate(config.beta) * (pearson2 - self.dispersion);
         }
         Step::Scored { z, unusual }
+    }
+
+    /// Whether an event of `strength` opening at `t` is reported under the refractory rule; records it.
+    fn not_refractory(&mut self, t: i64, strength: f64, refractory: usize) -> bool {
+        if refractory == 0 {
+            return true;
+        }
+        while self.recent.front().is_some_and(|(s, _)| *s < t - refractory as i64) {
+            self.recent.pop_front();
+        }
+        let report = self.recent.front().is_none_or(|(_, strongest)| strength > *strongest);
+        while self.recent.back().is_some_and(|(_, s)| *s <= strength) {
+            self.recent.pop_back();
+        }
+        self.recent.push_back((t, strength));
+        report
     }
 
     fn original(&self, x: f64) -> f64 {
@@ -278,5 +311,33 @@ mod tests {
         let kinds: Vec<(Kind, i64, i64)> = events.iter().map(|e| (e.kind, e.start, e.end)).collect();
         assert_eq!(kinds, [(Kind::Spike, 60, 60), (Kind::Missing, 90, 92)], "{events:?}");
         assert_eq!(state.update(10, 1.0, &config, &mut events), Step::Late);
+    }
+
+    #[test]
+    fn refractory_alarms_let_only_stronger_events_through() {
+        let config = OnlineConfig { refractory: 7, ..OnlineConfig::default() };
+        let run = |config: &OnlineConfig| {
+            let mut state = OnlineState::new(config);
+            let mut events = Vec::new();
+            for (t, x) in crate::anomaly::weekly_series(200, 3).iter().enumerate() {
+                // Weekday spikes: 99, a weaker one at 101 and a stronger one at 105 (both within a week
+                // of 99), a weaker one at 115, more than a week after the last.
+                let factor = match t {
+                    99 => 8.0,
+                    101 => 5.0,
+                    105 => 30.0,
+                    115 => 5.0,
+                    _ => 1.0,
+                };
+                state.update(t as i64, x * factor, config, &mut events);
+            }
+            assert!(state.recent.len() <= config.refractory.max(1), "{:?}", state.recent);
+            events.iter().map(|e| (e.start, e.strength)).collect::<Vec<_>>()
+        };
+        let all = run(&OnlineConfig::default());
+        assert_eq!(all.iter().map(|e| e.0).collect::<Vec<_>>(), [99, 101, 105, 115], "{all:?}");
+        assert!(all[1].1 < all[0].1 && all[2].1 > all[0].1, "{all:?}");
+        let refractory = run(&config);
+        assert_eq!(refractory.iter().map(|e| e.0).collect::<Vec<_>>(), [99, 105, 115], "{refractory:?}");
     }
 }
