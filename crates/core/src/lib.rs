@@ -18,6 +18,7 @@ pub mod privacy;
 pub mod progress;
 pub mod report;
 pub mod table;
+mod timing;
 pub mod trend;
 pub mod validate;
 

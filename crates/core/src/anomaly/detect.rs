@@ -7,6 +7,8 @@
 //! (then the strongest); metrics without an event but |z| ≥ `comove_z` on that event's peak day are
 //! listed as having moved with it. Accounts run in parallel; output order is the sorted account key.
 
+use std::sync::atomic::AtomicU64;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +20,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::progress::{Counter, Observer, Silent};
 use crate::table::Table;
+use crate::timing::Timing;
 use crate::trend::series::{Grouped, date_column, epoch_date, float_column, int_column, text_column, to_table};
 
 /// The detectors to run; `None` switches one off.
@@ -191,16 +194,24 @@ pub fn detect(table: &Table, config: &AnomalyConfig) -> Result<AnomalyResult> {
 /// [`detect`] reporting each account done (task `"anomalies"`) to `observer`, which may cancel it.
 pub fn detect_observed(table: &Table, config: &AnomalyConfig, observer: &dyn Observer) -> Result<AnomalyResult> {
     config.validate()?;
+    let timing = Timing::from_env("ACCOUNTSCOPE_ANOMALY_TIMING", "anomalies");
     let grouped = Grouped::new(table, &config.id_columns, &config.time_column)?;
     let values: Vec<_> = config.value_columns.iter().map(|m| grouped.values(m)).collect::<Result<_>>()?;
+    timing.mark("grouping");
     let detectors = config.detectors.list();
     let counter = Counter::new(observer, "anomalies", grouped.groups.len());
+    let parts = Parts { detectors: detectors.iter().map(|_| AtomicU64::new(0)).collect(), ..Parts::default() };
     let accounts: Vec<AccountOut> = (0..grouped.groups.len())
         .into_par_iter()
         .map(|g| {
-            let mut series: Vec<SeriesOut> =
-                values.iter().map(|v| one_series(&grouped.points(g, v), &detectors, config)).collect();
-            let incidents = incidents(&series, &config.value_columns, config);
+            let mut series: Vec<SeriesOut> = values
+                .iter()
+                .map(|v| {
+                    let points = timing.part(&parts.points, || grouped.points(g, v));
+                    one_series(&points, &detectors, config, &timing, &parts)
+                })
+                .collect();
+            let incidents = timing.part(&parts.incidents, || incidents(&series, &config.value_columns, config));
             if !config.point_scores {
                 // Three years of five metrics of 10,000 accounts would hold gigabytes of baselines.
                 series.iter_mut().for_each(|s| s.prepared = None);
@@ -209,12 +220,36 @@ pub fn detect_observed(table: &Table, config: &AnomalyConfig, observer: &dyn Obs
             Ok(AccountOut { series, incidents })
         })
         .collect::<Result<_>>()?;
-    build(&grouped, &accounts, config)
+    timing.mark("series");
+    for (name, total) in [("points", &parts.points), ("baseline", &parts.baseline), ("incidents", &parts.incidents)] {
+        timing.report(name, total);
+    }
+    for (d, total) in detectors.iter().zip(&parts.detectors) {
+        timing.report(d.name(), total);
+    }
+    let result = build(&grouped, &accounts, config);
+    timing.mark("tables");
+    result
 }
 
-fn one_series(points: &crate::trend::series::Points, detectors: &[&dyn Detector], config: &AnomalyConfig) -> SeriesOut {
+/// CPU time of the parts of the per-series work, for `ACCOUNTSCOPE_ANOMALY_TIMING`.
+#[derive(Default)]
+struct Parts {
+    points: AtomicU64,
+    baseline: AtomicU64,
+    detectors: Vec<AtomicU64>,
+    incidents: AtomicU64,
+}
+
+fn one_series(
+    points: &crate::trend::series::Points,
+    detectors: &[&dyn Detector],
+    config: &AnomalyConfig,
+    timing: &Timing,
+    parts: &Parts,
+) -> SeriesOut {
     let notes = points.notes.join("; ");
-    match Prepared::new(points, &config.baseline) {
+    match timing.part(&parts.baseline, || Prepared::new(points, &config.baseline)) {
         Err((status, reason)) => SeriesOut {
             status,
             reason: [notes, reason].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("; "),
@@ -227,8 +262,11 @@ fn one_series(points: &crate::trend::series::Points, detectors: &[&dyn Detector]
             point_scores: Vec::new(),
         },
         Ok(prepared) => {
-            let detections: Vec<(&'static str, Detection)> =
-                detectors.iter().map(|d| (d.name(), d.detect(&prepared))).collect();
+            let detections: Vec<(&'static str, Detection)> = detectors
+                .iter()
+                .zip(&parts.detectors)
+                .map(|(d, total)| (d.name(), timing.part(total, || d.detect(&prepared))))
+                .collect();
             let point_scores = if config.point_scores {
                 (0..prepared.len())
                     .map(|i| {

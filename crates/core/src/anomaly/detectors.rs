@@ -186,7 +186,7 @@ impl Detector for Shesd {
         }
         // Sorted once: each step removes the most extreme remaining value, which is at one end.
         let mut sorted: Vec<(f64, usize)> = (0..n).filter(|&i| !x[i].is_nan()).map(|i| (x[i], i)).collect();
-        sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let values: Vec<f64> = sorted.iter().map(|v| v.0).collect();
         let m = values.len();
         let k = ((self.max_anoms * m as f64).floor() as usize).max(1);

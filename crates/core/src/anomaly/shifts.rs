@@ -14,7 +14,7 @@ use super::{Detection, Detector, Finding, Kind, Prepared, median_mad};
 use crate::error::{Error, Result};
 
 /// Running medians of `x` over the `w` values before and from each position (NaN where a window falls
-/// off the series), from one sorted window slid along the series (O(n·w) moves, no selection).
+/// off the series), from one sorted window slid along the series (O(n·w) swaps at worst, no selection).
 fn window_medians(x: &[f64], w: usize) -> (Vec<f64>, Vec<f64>) {
     let n = x.len();
     let mut medians = vec![f64::NAN; n];
@@ -24,10 +24,19 @@ fn window_medians(x: &[f64], w: usize) -> (Vec<f64>, Vec<f64>) {
         let mid = |v: &[f64]| if w % 2 == 1 { v[w / 2] } else { (v[w / 2 - 1] + v[w / 2]) / 2.0 };
         medians[0] = mid(&window);
         for start in 1..=n - w {
-            let out = window.partition_point(|v| v.total_cmp(&x[start - 1]).is_lt());
-            window.remove(out);
-            let at = window.partition_point(|v| v.total_cmp(&x[start + w - 1]).is_lt());
-            window.insert(at, x[start + w - 1]);
+            // The incoming value takes the outgoing one's place and moves to its sorted position: a few
+            // swaps in a short window, where a remove and an insert were two memmove calls.
+            let new = x[start + w - 1];
+            let mut i = window.partition_point(|v| v.total_cmp(&x[start - 1]).is_lt());
+            window[i] = new;
+            while i > 0 && window[i - 1].total_cmp(&new).is_gt() {
+                window.swap(i - 1, i);
+                i -= 1;
+            }
+            while i + 1 < w && window[i + 1].total_cmp(&new).is_lt() {
+                window.swap(i, i + 1);
+                i += 1;
+            }
             medians[start] = mid(&window);
         }
     }
@@ -183,15 +192,14 @@ impl Detector for VolatilityShift {
             if 2 * c < b - a { f64::NAN } else { (sum[b] - sum[a]) / c as f64 }
         };
         let floor = 0.05;
-        let mut log_ratio = vec![0.0; n];
-        for i in w..=n - w {
+        for (i, score) in scores.iter_mut().enumerate().take(n - w + 1).skip(w) {
             let (b, a) = (mean(i - w, i), mean(i, i + w));
             if !b.is_nan() && !a.is_nan() {
-                log_ratio[i] = (a.max(floor) / b.max(floor)).ln();
-                scores[i] = log_ratio[i].abs().exp();
+                let ratio = a.max(floor) / b.max(floor);
+                *score = ratio.max(1.0 / ratio);
             }
         }
-        let findings = peaks(&log_ratio, self.threshold.ln(), w)
+        let findings = peaks(&scores, self.threshold, w)
             .into_iter()
             .map(|i| {
                 let sd = |a: usize, b: usize| mean(a, b) * (std::f64::consts::PI / 2.0).sqrt() * s.scale;

@@ -20,6 +20,7 @@ use super::report::{QualityScores, RuleResult, ScoreWeights, TableReport};
 use super::unique::{self, UniqueState};
 use crate::contracts::cast_array;
 use crate::error::{Error, Result};
+use crate::timing::Timing;
 
 /// Column names the library adds to the quarantine and duplicates outputs.
 pub const ROW_COLUMN: &str = "_row";
@@ -41,21 +42,6 @@ pub struct BatchOutput {
     pub quarantine: RecordBatch,
     /// Dropped copies as they were input, with `_row`, `_kept_row` and `_duplicate` first.
     pub duplicates: RecordBatch,
-}
-
-/// Phase timings on stderr when `ACCOUNTSCOPE_VALIDATE_TIMING` is set (a diagnostic for profiling).
-struct Timing(Option<std::time::Instant>);
-
-impl Timing {
-    fn from_env() -> Self {
-        Self(std::env::var_os("ACCOUNTSCOPE_VALIDATE_TIMING").map(|_| std::time::Instant::now()))
-    }
-
-    fn mark(&self, phase: &str) {
-        if let Some(start) = self.0 {
-            eprintln!("validate: {phase} done at {:.3} s", start.elapsed().as_secs_f64());
-        }
-    }
 }
 
 /// The outputs of a whole table: clean and quarantine rows as batches (one per chunk that has any), dropped
@@ -126,7 +112,7 @@ impl TableRun {
         batches: &[RecordBatch],
         references: &HashMap<(String, String), FastSet<String>>,
     ) -> Result<TableBatches> {
-        let timing = Timing::from_env();
+        let timing = Timing::from_env("ACCOUNTSCOPE_VALIDATE_TIMING", "validate");
         for b in batches {
             self.check_schema(b)?;
         }
@@ -160,7 +146,7 @@ impl TableRun {
         raw: &RecordBatch,
         references: &HashMap<(String, String), FastSet<String>>,
     ) -> Result<BatchOutput> {
-        let timing = Timing::from_env();
+        let timing = Timing::from_env("ACCOUNTSCOPE_VALIDATE_TIMING", "validate");
         self.check_schema(raw)?;
         let (chunks, duplicates) = self.prepare(raw)?;
         timing.mark("cast + duplicates");
