@@ -196,7 +196,7 @@ pub fn detect_observed(table: &Table, config: &AnomalyConfig, observer: &dyn Obs
     config.validate()?;
     let timing = Timing::from_env("ACCOUNTSCOPE_ANOMALY_TIMING", "anomalies");
     let grouped = Grouped::new(table, &config.id_columns, &config.time_column)?;
-    let values: Vec<_> = config.value_columns.iter().map(|m| grouped.values(m)).collect::<Result<_>>()?;
+    let values: Vec<_> = config.value_columns.par_iter().map(|m| grouped.values(m)).collect::<Result<_>>()?;
     timing.mark("grouping");
     let detectors = config.detectors.list();
     let counter = Counter::new(observer, "anomalies", grouped.groups.len());

@@ -48,6 +48,9 @@ impl Grouped {
         } else {
             let converter = RowConverter::new(ids.iter().map(|a| SortField::new(a.data_type().clone())).collect())?;
             let rows = converter.convert_columns(&ids)?;
+            if let Some(groups) = sorted_runs(&rows) {
+                return Ok(Self { batch, id_columns: id_columns.to_vec(), groups, days: Vec::new() });
+            }
             let mut index: HashMap<arrow::row::Row<'_>, usize> = HashMap::default();
             let mut groups: Vec<Vec<u32>> = Vec::new();
             for (i, row) in rows.iter().enumerate() {
@@ -116,6 +119,23 @@ impl Grouped {
         let (t, v) = points.into_iter().unzip();
         Points { t, v, notes }
     }
+}
+
+/// The groups when the table is sorted by its keys (the usual layout of an export: each key's rows
+/// together, keys ascending): runs of equal keys, found by comparing neighbours instead of hashing every
+/// row. `None` as soon as a key is smaller than the one before it. Same groups as the hash path.
+fn sorted_runs(rows: &arrow::row::Rows) -> Option<Vec<Vec<u32>>> {
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    let mut previous: Option<arrow::row::Row<'_>> = None;
+    for (i, row) in rows.iter().enumerate() {
+        match previous.map(|p| p.cmp(&row)) {
+            Some(std::cmp::Ordering::Equal) => groups.last_mut()?.push(i as u32),
+            Some(std::cmp::Ordering::Greater) => return None,
+            _ => groups.push(vec![i as u32]),
+        }
+        previous = Some(row);
+    }
+    Some(groups)
 }
 
 fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
@@ -284,5 +304,24 @@ mod tests {
         assert_eq!(daily(&p, GapFill::None).map_err(|e| e.0), Err("gaps"));
         assert_eq!(daily(&points(&[1.0, 1.0], &[1.0, 2.0]), GapFill::Linear).map_err(|e| e.0), Err("duplicate_times"));
         assert_eq!(daily(&points(&[1.5], &[1.0]), GapFill::Linear).map_err(|e| e.0), Err("invalid"));
+    }
+
+    #[test]
+    fn sorted_tables_group_as_the_hash_path_does() {
+        use arrow::array::{Int32Array, StringArray};
+        let table = |ids: Vec<&str>, n: Vec<i32>| {
+            let batch = RecordBatch::try_from_iter([
+                ("account_id", Arc::new(StringArray::from(ids)) as ArrayRef),
+                ("n", Arc::new(Int32Array::from(n)) as ArrayRef),
+            ])
+            .unwrap();
+            Table::from_batch(batch)
+        };
+        let ids = vec!["account_id".to_string(), "n".to_string()];
+        let sorted = Grouped::by_ids(&table(vec!["a", "a", "b", "c", "c", "c"], vec![1, 1, 2, 3, 3, 4]), &ids).unwrap();
+        assert_eq!(sorted.groups, [vec![0, 1], vec![2], vec![3, 4], vec![5]]);
+        // Not sorted (a key comes back): the hash path, groups still in key order, rows in input order.
+        let mixed = Grouped::by_ids(&table(vec!["c", "a", "b", "a", "c"], vec![3, 1, 2, 1, 3]), &ids).unwrap();
+        assert_eq!(mixed.groups, [vec![1, 3], vec![2], vec![0, 4]]);
     }
 }
