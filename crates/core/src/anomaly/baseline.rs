@@ -186,8 +186,11 @@ impl Prepared {
         // The first fit only has to show where the outliers are: one inner pass is enough.
         let first =
             stl(&y, &StlParams { inner_iter: Some(1), ..params.clone() }).map_err(|e| ("invalid", e.to_string()))?;
+        // Filled into a buffer of the full length: a collect from a filter grows by doubling.
         let observed_resid = |resid: &[f64]| -> Vec<f64> {
-            resid.iter().zip(&observed).filter(|(_, o)| !o.is_nan()).map(|(r, _)| *r).collect()
+            let mut out = Vec::with_capacity(n);
+            out.extend(resid.iter().zip(&observed).filter(|(_, o)| !o.is_nan()).map(|(r, _)| *r));
+            out
         };
         let (centre, scale) = median_mad(&mut observed_resid(&first.resid));
         let weights = outlier_weights(&first.resid, &observed, centre, config.outlier_z * scale, &params);
@@ -195,10 +198,11 @@ impl Prepared {
         let (_, scale) = median_mad(&mut observed_resid(&fit.resid));
         let scale = scale.max(1e-9);
         let period = config.period;
+        let mut r = Vec::with_capacity(n / period + 1);
         let position_scale: Vec<f64> = (0..period)
             .map(|k| {
-                let mut r: Vec<f64> =
-                    (k..n).step_by(period).filter(|&i| !observed[i].is_nan()).map(|i| fit.resid[i]).collect();
+                r.clear();
+                r.extend((k..n).step_by(period).filter(|&i| !observed[i].is_nan()).map(|i| fit.resid[i]));
                 if r.len() < 10 { scale } else { median_mad(&mut r).1.max(1e-9) }
             })
             .collect();
@@ -212,13 +216,11 @@ impl Prepared {
             })
             .collect();
         let dispersion = (config.counts && points.v.iter().all(|v| *v >= 0.0)).then(|| {
-            let mut pearson: Vec<f64> = (0..n)
-                .filter(|&i| !observed[i].is_nan())
-                .map(|i| {
-                    let mu = expected[i].max(0.5);
-                    (observed[i] - mu).powi(2) / mu
-                })
-                .collect();
+            let mut pearson: Vec<f64> = Vec::with_capacity(n);
+            pearson.extend((0..n).filter(|&i| !observed[i].is_nan()).map(|i| {
+                let mu = expected[i].max(0.5);
+                (observed[i] - mu).powi(2) / mu
+            }));
             (crate::trend::significance::median(&mut pearson) / 0.454_936_423_119_572_8).max(1.0)
         });
         let z = (0..n)

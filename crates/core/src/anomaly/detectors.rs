@@ -173,20 +173,24 @@ impl Detector for Shesd {
     fn detect(&self, s: &Prepared) -> Detection {
         let n = s.len();
         let mut x = vec![f64::NAN; n];
+        let mut piece_z = Vec::with_capacity(self.piece_days);
         for piece in (0..n).step_by(self.piece_days) {
             let end = (piece + self.piece_days).min(n);
-            let mut z: Vec<f64> = (piece..end).filter(|&i| !s.observed[i].is_nan()).map(|i| s.z[i]).collect();
-            if z.is_empty() {
+            piece_z.clear();
+            piece_z.extend((piece..end).filter(|&i| !s.observed[i].is_nan()).map(|i| s.z[i]));
+            if piece_z.is_empty() {
                 continue;
             }
-            let median = crate::trend::significance::median(&mut z);
+            let median = crate::trend::significance::median(&mut piece_z);
             for i in (piece..end).filter(|&i| !s.observed[i].is_nan()) {
                 x[i] = s.z[i] - median;
             }
         }
-        // Sorted once: each step removes the most extreme remaining value, which is at one end.
-        let mut sorted: Vec<(f64, usize)> = (0..n).filter(|&i| !x[i].is_nan()).map(|i| (x[i], i)).collect();
-        sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        // Sorted once: each step removes the most extreme remaining value, which is at one end. The key
+        // is the value's total-order bits and the day, compared as integers (the order of total_cmp).
+        let mut sorted: Vec<(f64, usize)> = Vec::with_capacity(n);
+        sorted.extend((0..n).filter(|&i| !x[i].is_nan()).map(|i| (x[i], i)));
+        sorted.sort_unstable_by_key(|&(v, i)| (total_order_key(v), i));
         let values: Vec<f64> = sorted.iter().map(|v| v.0).collect();
         let m = values.len();
         let k = ((self.max_anoms * m as f64).floor() as usize).max(1);
@@ -231,6 +235,12 @@ impl Detector for Shesd {
         }
         Detection { scores, findings }
     }
+}
+
+/// An integer whose order is `f64::total_cmp`'s order (the same bit flip `total_cmp` makes).
+fn total_order_key(v: f64) -> i64 {
+    let bits = v.to_bits() as i64;
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
 }
 
 /// [`median_mad`] of sorted values without reordering them, in O(log² n): the deviations from the
@@ -283,6 +293,16 @@ pub(crate) mod tests {
 
     pub(crate) fn noisy(n: usize) -> Vec<f64> {
         crate::anomaly::weekly_series(n, 7)
+    }
+
+    #[test]
+    fn total_order_key_orders_as_total_cmp() {
+        let v = [f64::NEG_INFINITY, -3.5, -1e-300, -0.0, 0.0, 1e-300, 2.0, 7.25, f64::INFINITY, f64::NAN, -f64::NAN];
+        for a in v {
+            for b in v {
+                assert_eq!(total_order_key(a).cmp(&total_order_key(b)), a.total_cmp(&b), "{a} {b}");
+            }
+        }
     }
 
     #[test]

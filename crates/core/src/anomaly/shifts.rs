@@ -104,21 +104,24 @@ impl Detector for LevelShift {
         let adjusted: Vec<f64> = (0..n).map(|i| s.y[i] - s.seasonal[i]).collect();
         let (before, after) = window_medians(&adjusted, w);
         let diff: Vec<f64> = (0..n).map(|i| after[i] - before[i]).collect();
-        let mut valid: Vec<f64> = diff.iter().copied().filter(|d| !d.is_nan()).collect();
+        let mut valid: Vec<f64> = Vec::with_capacity(n);
+        valid.extend(diff.iter().copied().filter(|d| !d.is_nan()));
         let (centre, spread) = median_mad(&mut valid);
         if spread.is_nan() || spread <= 0.0 {
             return Detection { scores, findings: Vec::new() };
         }
-        let z: Vec<f64> = diff.iter().map(|d| if d.is_nan() { 0.0 } else { (d - centre) / spread }).collect();
-        scores.iter_mut().zip(&z).for_each(|(s, z)| *s = z.abs());
-        let findings = peaks(&z, self.threshold, w)
+        scores
+            .iter_mut()
+            .zip(&diff)
+            .for_each(|(s, d)| *s = if d.is_nan() { 0.0 } else { ((d - centre) / spread).abs() });
+        let findings = peaks(&scores, self.threshold, w)
             .into_iter()
             .map(|i| Finding {
                 start: i,
                 end: i,
                 peak: i,
                 kind: Kind::LevelShift,
-                score: z[i].abs(),
+                score: scores[i],
                 threshold: self.threshold,
                 expected: s.original(before[i]),
                 observed: s.original(after[i]),

@@ -108,7 +108,10 @@ impl Grouped {
                 _ => dropped_null += 1,
             }
         }
-        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // Usually already in time order; a stable sort would still allocate its scratch space.
+        if !points.is_sorted_by(|a, b| a.0.total_cmp(&b.0).is_le()) {
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        }
         let mut notes = Vec::new();
         if dropped_null > 0 {
             notes.push(format!("{dropped_null} rows with a null time or value dropped"));
