@@ -26,7 +26,7 @@ use super::median_mad;
 use crate::error::{Error, Result};
 use crate::trend::Transform;
 use crate::trend::series::{GapFill, Points, daily};
-use crate::trend::stl::{StlParams, stl, stl_weighted};
+use crate::trend::stl::{StlParams, stl, stl_after_first_pass, stl_weighted};
 
 /// How the seasonal baseline is fitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,7 +179,7 @@ impl Prepared {
                 if let Some(v) = points.v.iter().find(|v| **v <= -1.0) {
                     return Err(("invalid", format!("value {v} has no log1p: use transform 'none'")));
                 }
-                regular.values.iter().map(|v| v.ln_1p()).collect()
+                regular.values.iter().map(|v| super::ln_1p(*v)).collect()
             }
         };
         let params = config.stl_params();
@@ -194,7 +194,16 @@ impl Prepared {
         };
         let (centre, scale) = median_mad(&mut observed_resid(&first.resid));
         let weights = outlier_weights(&first.resid, &observed, centre, config.outlier_z * scale, &params);
-        let fit = stl_weighted(&y, &params, &weights).map_err(|e| ("invalid", e.to_string()))?;
+        // Without a weight below 1 the second fit's first pass is the first fit: start after it.
+        let continued = if weights.iter().all(|w| *w == 1.0) {
+            stl_after_first_pass(&y, &params, &first.trend).map_err(|e| ("invalid", e.to_string()))?
+        } else {
+            None
+        };
+        let fit = match continued {
+            Some(fit) => fit,
+            None => stl_weighted(&y, &params, &weights).map_err(|e| ("invalid", e.to_string()))?,
+        };
         let (_, scale) = median_mad(&mut observed_resid(&fit.resid));
         let scale = scale.max(1e-9);
         let period = config.period;

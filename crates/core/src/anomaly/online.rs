@@ -202,7 +202,7 @@ impl OnlineState {
         if self.counts && x < 0.0 {
             self.counts = false;
         }
-        let y = if self.counts { x.ln_1p() } else { x };
+        let y = if self.counts { super::ln_1p(x) } else { x };
         let k = t.rem_euclid(config.period as i64) as usize;
         self.seen += 1;
         if self.level.is_nan() {

@@ -10,32 +10,35 @@
 use serde::{Deserialize, Serialize};
 
 use super::detectors::{at_least, positive};
-use super::{Detection, Detector, Finding, Kind, Prepared, median_mad};
+use super::{Detection, Detector, Finding, Kind, Prepared, from_total_order_key, median_mad, total_order_key};
 use crate::error::{Error, Result};
 
 /// Running medians of `x` over the `w` values before and from each position (NaN where a window falls
-/// off the series), from one sorted window slid along the series (O(n·w) swaps at worst, no selection).
+/// off the series), from one sorted window slid along the series. The window holds the values as
+/// integers ordered as `f64::total_cmp`, so where the outgoing value sits and where the incoming one goes
+/// are counts of smaller keys (comparisons without branches), and one short shift moves the values
+/// between; the data-dependent branches of a search and swaps were most of the detector's time.
 fn window_medians(x: &[f64], w: usize) -> (Vec<f64>, Vec<f64>) {
     let n = x.len();
     let mut medians = vec![f64::NAN; n];
     if n >= w {
-        let mut window: Vec<f64> = x[..w].to_vec();
-        window.sort_by(f64::total_cmp);
-        let mid = |v: &[f64]| if w % 2 == 1 { v[w / 2] } else { (v[w / 2 - 1] + v[w / 2]) / 2.0 };
+        let keys: Vec<i64> = x.iter().map(|v| total_order_key(*v)).collect();
+        let mut window: Vec<i64> = keys[..w].to_vec();
+        window.sort_unstable();
+        let value = |k: i64| from_total_order_key(k);
+        let mid = |v: &[i64]| if w % 2 == 1 { value(v[w / 2]) } else { (value(v[w / 2 - 1]) + value(v[w / 2])) / 2.0 };
         medians[0] = mid(&window);
+        let smaller = |window: &[i64], key: i64| window.iter().map(|k| usize::from(*k < key)).sum::<usize>();
         for start in 1..=n - w {
-            // The incoming value takes the outgoing one's place and moves to its sorted position: a few
-            // swaps in a short window, where a remove and an insert were two memmove calls.
-            let new = x[start + w - 1];
-            let mut i = window.partition_point(|v| v.total_cmp(&x[start - 1]).is_lt());
-            window[i] = new;
-            while i > 0 && window[i - 1].total_cmp(&new).is_gt() {
-                window.swap(i - 1, i);
-                i -= 1;
-            }
-            while i + 1 < w && window[i + 1].total_cmp(&new).is_lt() {
-                window.swap(i, i + 1);
-                i += 1;
+            let (old, new) = (keys[start - 1], keys[start + w - 1]);
+            // `old` sits at i (the first of its equals); `new` belongs before the j keys smaller than it.
+            let (i, j) = (smaller(&window, old), smaller(&window, new));
+            if j > i {
+                window.copy_within(i + 1..j, i);
+                window[j - 1] = new;
+            } else {
+                window.copy_within(j..i, j + 1);
+                window[j] = new;
             }
             medians[start] = mid(&window);
         }
@@ -335,8 +338,10 @@ mod tests {
 
     #[test]
     fn sliding_medians_equal_selection() {
-        let x = noisy(40);
-        for w in [3, 4, 7] {
+        // Distinct values, and values with many ties (rounded to 20s, with a zero of each sign).
+        let mut tied: Vec<f64> = noisy(60).iter().map(|v| (v / 20.0).round() * 20.0).collect();
+        (tied[5], tied[6]) = (0.0, -0.0);
+        for (x, w) in [(noisy(40), 3), (noisy(40), 4), (noisy(40), 7), (tied.clone(), 14), (tied, 5)] {
             let (before, after) = window_medians(&x, w);
             for i in 0..x.len() {
                 let direct = |a: usize, b: usize| crate::trend::significance::median(&mut x[a..b].to_vec());

@@ -230,10 +230,29 @@ pub fn stl(y: &[f64], params: &StlParams) -> Result<Decomposition> {
 /// pass of the inner loop's `inner_iter` iterations: the robust fit when the outliers are already known,
 /// at the cost of one plain fit instead of `outer_iter` of them.
 pub(crate) fn stl_weighted(y: &[f64], params: &StlParams, weights: &[f64]) -> Result<Decomposition> {
+    weighted_passes(y, params.resolve()?, weights, None)
+}
+
+/// [`stl_weighted`] with every weight 1 when its first inner pass is already done (a one-pass [`stl`]
+/// of the same `y` and `params`), `trend` being that pass's trend: the inner loop carries nothing but
+/// the trend from one pass to the next, so the remaining passes from it give exactly the whole fit.
+/// `None` when `params` make a single pass (nothing remains).
+pub(crate) fn stl_after_first_pass(y: &[f64], params: &StlParams, trend: &[f64]) -> Result<Option<Decomposition>> {
     let p = params.resolve()?;
+    if p.inner_iter < 2 || trend.len() != y.len() {
+        return Ok(None);
+    }
+    let remaining = Resolved { inner_iter: p.inner_iter - 1, ..p };
+    weighted_passes(y, remaining, &vec![1.0; y.len()], Some(trend)).map(Some)
+}
+
+fn weighted_passes(y: &[f64], p: Resolved, weights: &[f64], trend: Option<&[f64]>) -> Result<Decomposition> {
     check_series(y, p.period)?;
     let mut fit = Stl::new(y.len(), p);
     fit.rw.copy_from_slice(weights);
+    if let Some(trend) = trend {
+        fit.trend.copy_from_slice(trend);
+    }
     fit.inner(y, true);
     let resid = (0..fit.n).map(|i| y[i] - fit.season[i] - fit.trend[i]).collect();
     Ok(Decomposition { trend: fit.trend, seasonal: fit.season, resid, weights: fit.rw })
@@ -448,6 +467,19 @@ fn robustness_weights(y: &[f64], fit: &[f64], rw: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn continuing_after_the_first_pass_is_the_whole_fit() {
+        let y: Vec<f64> = crate::anomaly::weekly_series(200, 5).iter().map(|v| v.ln_1p()).collect();
+        let params = StlParams { period: 7, auto_jumps: true, inner_iter: Some(2), ..StlParams::default() };
+        let first = stl(&y, &StlParams { inner_iter: Some(1), ..params.clone() }).unwrap();
+        let whole = stl_weighted(&y, &params, &vec![1.0; y.len()]).unwrap();
+        let continued = stl_after_first_pass(&y, &params, &first.trend).unwrap().unwrap();
+        assert_eq!(continued, whole);
+        assert!(
+            stl_after_first_pass(&y, &StlParams { inner_iter: Some(1), ..params }, &first.trend).unwrap().is_none()
+        );
+    }
 
     #[test]
     fn components_add_up_and_defaults_match_statsmodels() -> Result<()> {
