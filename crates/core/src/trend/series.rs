@@ -45,10 +45,14 @@ impl Grouped {
         let ids: Vec<ArrayRef> = id_columns.iter().map(|c| column(&batch, c).cloned()).collect::<Result<_>>()?;
         let groups = if ids.is_empty() {
             vec![(0..batch.num_rows() as u32).collect()]
+        } else if let Some(groups) =
+            single_string_id(&ids).and_then(|s| sorted_runs(s.len(), |a, b| s.value(a).cmp(s.value(b))))
+        {
+            groups
         } else {
             let converter = RowConverter::new(ids.iter().map(|a| SortField::new(a.data_type().clone())).collect())?;
             let rows = converter.convert_columns(&ids)?;
-            if let Some(groups) = sorted_runs(&rows) {
+            if let Some(groups) = sorted_runs(rows.num_rows(), |a, b| rows.row(a).cmp(&rows.row(b))) {
                 return Ok(Self { batch, id_columns: id_columns.to_vec(), groups, days: Vec::new() });
             }
             let mut index: HashMap<arrow::row::Row<'_>, usize> = HashMap::default();
@@ -100,9 +104,10 @@ impl Grouped {
         let rows = &self.groups[group];
         let mut points: Vec<(f64, f64)> = Vec::with_capacity(rows.len());
         let (mut dropped_null, mut dropped_non_finite) = (0, 0);
+        let (raw, any_null) = (values.values(), values.null_count() > 0);
         for &r in rows {
             let r = r as usize;
-            match (self.days[r], values.is_valid(r).then(|| values.value(r))) {
+            match (self.days[r], (!any_null || values.is_valid(r)).then(|| raw[r])) {
                 (Some(t), Some(v)) if v.is_finite() => points.push((t, v)),
                 (Some(_), Some(_)) => dropped_non_finite += 1,
                 _ => dropped_null += 1,
@@ -125,20 +130,28 @@ impl Grouped {
 }
 
 /// The groups when the table is sorted by its keys (the usual layout of an export: each key's rows
-/// together, keys ascending): runs of equal keys, found by comparing neighbours instead of hashing every
-/// row. `None` as soon as a key is smaller than the one before it. Same groups as the hash path.
-fn sorted_runs(rows: &arrow::row::Rows) -> Option<Vec<Vec<u32>>> {
+/// together, keys ascending): runs of equal keys, found by comparing each row's key (`compare`, in the
+/// order of Arrow's row format) with the previous one instead of hashing every row. `None` as soon as a
+/// key is smaller than the one before it. Same groups as the hash path.
+fn sorted_runs(n: usize, compare: impl Fn(usize, usize) -> std::cmp::Ordering) -> Option<Vec<Vec<u32>>> {
     let mut groups: Vec<Vec<u32>> = Vec::new();
-    let mut previous: Option<arrow::row::Row<'_>> = None;
-    for (i, row) in rows.iter().enumerate() {
-        match previous.map(|p| p.cmp(&row)) {
+    for i in 0..n {
+        match (i > 0).then(|| compare(i - 1, i)) {
             Some(std::cmp::Ordering::Equal) => groups.last_mut()?.push(i as u32),
             Some(std::cmp::Ordering::Greater) => return None,
             _ => groups.push(vec![i as u32]),
         }
-        previous = Some(row);
     }
     Some(groups)
+}
+
+/// The id when it is one string column without nulls: its values compare as their bytes, as the row
+/// format orders them, so a sorted table needs no row conversion.
+fn single_string_id(ids: &[ArrayRef]) -> Option<&arrow::array::StringArray> {
+    match ids {
+        [only] if only.null_count() == 0 => only.as_string_opt::<i32>(),
+        _ => None,
+    }
 }
 
 fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
@@ -326,5 +339,11 @@ mod tests {
         // Not sorted (a key comes back): the hash path, groups still in key order, rows in input order.
         let mixed = Grouped::by_ids(&table(vec!["c", "a", "b", "a", "c"], vec![3, 1, 2, 1, 3]), &ids).unwrap();
         assert_eq!(mixed.groups, [vec![1, 3], vec![2], vec![0, 4]]);
+        // One string id: compared as strings, no row conversion; the same groups.
+        let one = vec!["account_id".to_string()];
+        let sorted = Grouped::by_ids(&table(vec!["a", "a", "b", "c", "c"], vec![0; 5]), &one).unwrap();
+        assert_eq!(sorted.groups, [vec![0, 1], vec![2], vec![3, 4]]);
+        let mixed = Grouped::by_ids(&table(vec!["b", "a", "b", "ab"], vec![0; 4]), &one).unwrap();
+        assert_eq!(mixed.groups, [vec![1], vec![3], vec![0, 2]]);
     }
 }
