@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use super::{Detection, Detector, Finding, Kind, Prepared, total_order_key};
+use super::{Detection, Detector, Finding, Kind, Prepared, from_total_order_key, total_order_key};
 use crate::error::{Error, Result};
 
 /// `value` is a finite number above 0, or a config error naming `anomaly.<field>`.
@@ -186,11 +186,20 @@ impl Detector for Shesd {
                 x[i] = s.z[i] - median;
             }
         }
-        // Sorted once: each step removes the most extreme remaining value, which is at one end. The key
-        // is the value's total-order bits and the day, compared as integers (the order of total_cmp).
-        let mut sorted: Vec<(f64, usize)> = Vec::with_capacity(n);
-        sorted.extend((0..n).filter(|&i| !x[i].is_nan()).map(|i| (x[i], i)));
-        sorted.sort_unstable_by_key(|&(v, i)| (total_order_key(v), i));
+        // Sorted once: each step removes the most extreme remaining value, which is at one end. Sorted as
+        // one integer per day: the value's total-order key (sign bit flipped to order as unsigned) above
+        // the day, so the order is total_cmp's, ties by day.
+        let mut keys: Vec<u128> = Vec::with_capacity(n);
+        keys.extend(
+            (0..n)
+                .filter(|&i| !x[i].is_nan())
+                .map(|i| u128::from(total_order_key(x[i]) as u64 ^ (1 << 63)) << 64 | i as u128),
+        );
+        keys.sort_unstable();
+        let sorted: Vec<(f64, usize)> = keys
+            .iter()
+            .map(|k| (from_total_order_key(((k >> 64) as u64 ^ (1 << 63)) as i64), *k as u64 as usize))
+            .collect();
         let values: Vec<f64> = sorted.iter().map(|v| v.0).collect();
         let m = values.len();
         let k = ((self.max_anoms * m as f64).floor() as usize).max(1);
