@@ -17,7 +17,7 @@
 //! is the smaller of the log-domain z and the quasi-Poisson z (McCullagh & Nelder 1989, §4.5; μ the
 //! expected value, φ ≥ 1 the robust dispersion: median of (x − μ)²/μ over the series divided by 0.4549,
 //! the median of χ²₁): the Pearson residual (x − μ) / √(φ·μ) near the centre, the normal quantile of the
-//! tail probability of x/φ under Poisson(μ/φ) beyond two (see [`quasi_poisson_z`]). A point is unusual
+//! tail probability of x/φ under Poisson(μ/φ) beyond two (see `quasi_poisson_z`). A point is unusual
 //! only when it is far in relative terms *and* in counts. For large counts the quasi-Poisson term is the looser one and the log z decides.
 
 use serde::{Deserialize, Serialize};

@@ -12,14 +12,20 @@
 //!   cycle (days of the week for p = 7, calendar months with monthly means for p ≥ 360, else days of the
 //!   cycle), `f_stat` = mean square of positions / mean square of the position × cycle residual, with its
 //!   `p_value`. Removing the cycle effect keeps a level shift or a trend the smoother missed from passing
-//!   for seasonality, which the autocorrelation alone does not;
+//!   for seasonality, which the autocorrelation alone does not. For the yearly layout each month is first
+//!   taken relative to a 13-month running median, which follows a level shift inside a year and ignores
+//!   a short season (`trend/cycles.rs`);
+//! - `peak_p_value`: the largest contrast of one or two adjacent positions against the rest of the cycle
+//!   (a Student t on the same residual mean square, Bonferroni-adjusted over the windows): a single short
+//!   season, such as a retail Q4 peak, keeps its evidence in one degree of freedom;
 //! - `strength` = σ²_s / (σ²_s + σ²_e) from the same ANOVA's variance components (σ²_e = residual mean
 //!   square, σ²_s = max(0, MS_positions − σ²_e) / cycles): the seasonal share of the variance at the
 //!   test's resolution, near 0 without seasonality whatever the series length;
 //! - `acf` = the sample autocorrelation of x at lag p (Box & Jenkins), reported;
 //! - `spectral_share` = the share of Var(x) in the periodogram at the first three harmonics of 1/p
 //!   (2·|X(k/p)|² / n² per harmonic, 1 for a pure sinusoid of period p), reported;
-//! - `detected` when the test is significant at `alpha` and `strength` ≥ `min_strength`.
+//! - `detected` when the F test or the peak contrast is significant at `alpha / 2` (Bonferroni over the
+//!   two) and `strength` ≥ `min_strength`.
 //!
 //! Checked on the demo portfolio, where weekly and yearly patterns are planted by industry
 //! (`tests/it/trend.rs`).
@@ -146,8 +152,8 @@ pub(crate) struct PeriodResult {
 
 /// Examines every series of `table`: one row per series, metric and candidate period with the id
 /// columns, `metric`, `period`, `n` (days after gap filling), `status`, `reason`, `detected`, `strength`,
-/// `acf`, `spectral_share`, `f_stat`, `p_value`, `peak` and `trough` (weekday for period 7, month for periods of 360 days or
-/// more, else the day of the cycle counted from 1970-01-01).
+/// `acf`, `spectral_share`, `f_stat`, `p_value`, `peak_p_value`, `peak` and `trough` (weekday for period 7,
+/// month for periods of 360 days or more, else the day of the cycle counted from 1970-01-01).
 pub fn seasonality(table: &Table, config: &SeasonalityConfig) -> Result<Table> {
     config.validate()?;
     let grouped = Grouped::new(table, &config.id_columns, &config.time_column)?;

@@ -185,7 +185,7 @@ pub struct Resolved {
 pub struct Decomposition {
     /// Trend-cycle component.
     pub trend: Vec<f64>,
-    /// Seasonal component (for MSTL, the sum over periods; see [`MstlDecomposition`]).
+    /// Seasonal component (for MSTL, the sum over periods; see [`crate::trend::MstlDecomposition`]).
     pub seasonal: Vec<f64>,
     /// Remainder.
     pub resid: Vec<f64>,
