@@ -25,7 +25,7 @@ fn window_medians(x: &[f64], w: usize) -> (Vec<f64>, Vec<f64>) {
         let keys: Vec<i64> = x.iter().map(|v| total_order_key(*v)).collect();
         let mut window: Vec<i64> = keys[..w].to_vec();
         window.sort_unstable();
-        let value = |k: i64| from_total_order_key(k);
+        let value = from_total_order_key;
         let mid = |v: &[i64]| if w % 2 == 1 { value(v[w / 2]) } else { (value(v[w / 2 - 1]) + value(v[w / 2])) / 2.0 };
         medians[0] = mid(&window);
         let smaller = |window: &[i64], key: i64| window.iter().map(|k| usize::from(*k < key)).sum::<usize>();

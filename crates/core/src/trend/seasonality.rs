@@ -356,7 +356,7 @@ fn period_results(d: &Decomposed, start: i32, notes: &[String], config: &Seasona
                 return too_few();
             };
             // Bonferroni over the two tests: each at alpha / 2.
-            let peak_p_value = peak_contrast(&table, &test).map(|p| p.p_value);
+            let peak_p_value = peak_contrast(&table).map(|p| p.p_value);
             let level = if peak_p_value.is_some() { config.alpha / 2.0 } else { config.alpha };
             let significant = test.p_value < level || peak_p_value.is_some_and(|p| p < level);
             let (peak, trough) = phase(&x, start, period);

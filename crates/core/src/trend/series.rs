@@ -52,20 +52,7 @@ impl Grouped {
         } else {
             let converter = RowConverter::new(ids.iter().map(|a| SortField::new(a.data_type().clone())).collect())?;
             let rows = converter.convert_columns(&ids)?;
-            if let Some(groups) = sorted_runs(rows.num_rows(), |a, b| rows.row(a).cmp(&rows.row(b))) {
-                return Ok(Self { batch, id_columns: id_columns.to_vec(), groups, days: Vec::new() });
-            }
-            let mut index: HashMap<arrow::row::Row<'_>, usize> = HashMap::default();
-            let mut groups: Vec<Vec<u32>> = Vec::new();
-            for (i, row) in rows.iter().enumerate() {
-                let g = *index.entry(row).or_insert_with(|| {
-                    groups.push(Vec::new());
-                    groups.len() - 1
-                });
-                groups[g].push(i as u32);
-            }
-            groups.sort_unstable_by(|a, b| rows.row(a[0] as usize).cmp(&rows.row(b[0] as usize)));
-            groups
+            sorted_runs(rows.num_rows(), |a, b| rows.row(a).cmp(&rows.row(b))).unwrap_or_else(|| hashed_groups(&rows))
         };
         Ok(Self { batch, id_columns: id_columns.to_vec(), groups, days: Vec::new() })
     }
@@ -143,6 +130,21 @@ fn sorted_runs(n: usize, compare: impl Fn(usize, usize) -> std::cmp::Ordering) -
         }
     }
     Some(groups)
+}
+
+/// The groups of any table: rows hashed by key, groups then sorted by key.
+fn hashed_groups(rows: &arrow::row::Rows) -> Vec<Vec<u32>> {
+    let mut index: HashMap<arrow::row::Row<'_>, usize> = HashMap::default();
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let g = *index.entry(row).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i as u32);
+    }
+    groups.sort_unstable_by(|a, b| rows.row(a[0] as usize).cmp(&rows.row(b[0] as usize)));
+    groups
 }
 
 /// The id when it is one string column without nulls: its values compare as their bytes, as the row

@@ -230,7 +230,7 @@ pub fn stl(y: &[f64], params: &StlParams) -> Result<Decomposition> {
 /// pass of the inner loop's `inner_iter` iterations: the robust fit when the outliers are already known,
 /// at the cost of one plain fit instead of `outer_iter` of them.
 pub(crate) fn stl_weighted(y: &[f64], params: &StlParams, weights: &[f64]) -> Result<Decomposition> {
-    weighted_passes(y, params.resolve()?, weights, None)
+    weighted_passes(y, params.resolve()?, Some(weights), None)
 }
 
 /// [`stl_weighted`] with every weight 1 when its first inner pass is already done (a one-pass [`stl`]
@@ -243,13 +243,16 @@ pub(crate) fn stl_after_first_pass(y: &[f64], params: &StlParams, trend: &[f64])
         return Ok(None);
     }
     let remaining = Resolved { inner_iter: p.inner_iter - 1, ..p };
-    weighted_passes(y, remaining, &vec![1.0; y.len()], Some(trend)).map(Some)
+    weighted_passes(y, remaining, None, Some(trend)).map(Some)
 }
 
-fn weighted_passes(y: &[f64], p: Resolved, weights: &[f64], trend: Option<&[f64]>) -> Result<Decomposition> {
+/// The inner loop's passes with fixed weights (all 1 when `None`), from `trend` when given (else 0).
+fn weighted_passes(y: &[f64], p: Resolved, weights: Option<&[f64]>, trend: Option<&[f64]>) -> Result<Decomposition> {
     check_series(y, p.period)?;
     let mut fit = Stl::new(y.len(), p);
-    fit.rw.copy_from_slice(weights);
+    if let Some(weights) = weights {
+        fit.rw.copy_from_slice(weights);
+    }
     if let Some(trend) = trend {
         fit.trend.copy_from_slice(trend);
     }
