@@ -106,8 +106,8 @@ pub(crate) fn column<'a>(batch: &'a RecordBatch, name: &str, table: &str) -> Res
     })
 }
 
-/// Numeric column `name` of `batch` as f64, or an error naming `table` and the column.
-pub(crate) fn numeric_column(batch: &RecordBatch, name: &str, table: &str) -> Result<Float64Array> {
+/// Numeric column `name` of `batch` as it is, or an error naming `table` and the column.
+pub(crate) fn numeric_array<'a>(batch: &'a RecordBatch, name: &str, table: &str) -> Result<&'a ArrayRef> {
     let array = column(batch, name, table)?;
     if !array.data_type().is_numeric() {
         return Err(Error::Schema {
@@ -115,5 +115,11 @@ pub(crate) fn numeric_column(batch: &RecordBatch, name: &str, table: &str) -> Re
             message: format!("expected a numeric column, got {}", array.data_type()),
         });
     }
+    Ok(array)
+}
+
+/// Numeric column `name` of `batch` as f64, or an error naming `table` and the column.
+pub(crate) fn numeric_column(batch: &RecordBatch, name: &str, table: &str) -> Result<Float64Array> {
+    let array = numeric_array(batch, name, table)?;
     Ok(cast(array, &DataType::Float64)?.as_primitive::<Float64Type>().clone())
 }

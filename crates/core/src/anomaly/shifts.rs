@@ -10,28 +10,29 @@
 use serde::{Deserialize, Serialize};
 
 use super::detectors::{at_least, positive};
-use super::{Detection, Detector, Finding, Kind, Prepared, from_total_order_key, median_mad, total_order_key};
+use super::{Detection, Detector, Finding, Kind, Prepared, median_mad};
 use crate::error::{Error, Result};
 
-/// Running medians of `x` over the `w` values before and from each position (NaN where a window falls
-/// off the series), from one sorted window slid along the series. The window holds the values as
-/// integers ordered as `f64::total_cmp`, so where the outgoing value sits and where the incoming one goes
-/// are counts of smaller keys (comparisons without branches), and one short shift moves the values
-/// between; the data-dependent branches of a search and swaps were most of the detector's time.
+/// Running medians of `x` (finite values) over the `w` values before and from each position (NaN where a
+/// window falls off the series), from one sorted window slid along the series. Where the outgoing value
+/// sits and where the incoming one goes are counts of smaller values (comparisons without branches,
+/// which SSE2 does two at a time on `f64`; on total-order integer keys it has no 64-bit compare), and one
+/// short shift moves the values between; the data-dependent branches of a search and swaps were most of
+/// the detector's time. Zeros count as +0.0, so the order of the window is `f64::total_cmp`'s.
 fn window_medians(x: &[f64], w: usize) -> (Vec<f64>, Vec<f64>) {
     let n = x.len();
     let mut medians = vec![f64::NAN; n];
     if n >= w {
-        let keys: Vec<i64> = x.iter().map(|v| total_order_key(*v)).collect();
-        let mut window: Vec<i64> = keys[..w].to_vec();
-        window.sort_unstable();
-        let value = from_total_order_key;
-        let mid = |v: &[i64]| if w % 2 == 1 { value(v[w / 2]) } else { (value(v[w / 2 - 1]) + value(v[w / 2])) / 2.0 };
+        // x + 0.0 turns −0.0 into +0.0 and leaves every other value as it is.
+        let values: Vec<f64> = x.iter().map(|v| v + 0.0).collect();
+        let mut window: Vec<f64> = values[..w].to_vec();
+        window.sort_unstable_by(f64::total_cmp);
+        let mid = |v: &[f64]| if w % 2 == 1 { v[w / 2] } else { (v[w / 2 - 1] + v[w / 2]) / 2.0 };
         medians[0] = mid(&window);
-        let smaller = |window: &[i64], key: i64| window.iter().map(|k| usize::from(*k < key)).sum::<usize>();
+        let smaller = |window: &[f64], value: f64| window.iter().map(|v| usize::from(*v < value)).sum::<usize>();
         for start in 1..=n - w {
-            let (old, new) = (keys[start - 1], keys[start + w - 1]);
-            // `old` sits at i (the first of its equals); `new` belongs before the j keys smaller than it.
+            let (old, new) = (values[start - 1], values[start + w - 1]);
+            // `old` sits at i (the first of its equals); `new` belongs before the j values smaller than it.
             let (i, j) = (smaller(&window, old), smaller(&window, new));
             if j > i {
                 window.copy_within(i + 1..j, i);

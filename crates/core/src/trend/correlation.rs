@@ -164,7 +164,7 @@ pub fn correlations(table: &Table, config: &CorrelationConfig) -> Result<Table> 
         return Err(Error::config("correlation", "choose at least one method and one of per_series / pooled"));
     }
     let grouped = Grouped::by_ids(table, &config.id_columns)?;
-    let values: Vec<_> = config.value_columns.iter().map(|c| grouped.values(c)).collect::<Result<_>>()?;
+    let values: Vec<_> = config.value_columns.iter().map(|c| grouped.float_values(c)).collect::<Result<_>>()?;
     let pairs: Vec<(usize, usize)> =
         (0..values.len()).flat_map(|a| (a + 1..values.len()).map(move |b| (a, b))).collect();
     let one = |series: Option<usize>, rows: &mut dyn Iterator<Item = usize>| -> Vec<Row> {

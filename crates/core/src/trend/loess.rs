@@ -24,52 +24,45 @@ pub(crate) fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut 
     // weights so such windows take the kernel too (a fixed-weight fit that leaves out a few outliers).
     let kernel = (s.len < n).then(|| symmetric_kernel(s.len));
     let not_one: Option<Vec<u32>> = rw.map(|w| {
-        let mut count = Vec::with_capacity(n + 1);
-        count.push(0);
-        for v in w {
-            count.push(count[count.len() - 1] + u32::from(*v != 1.0));
+        let (mut count, mut running) = (vec![0; n + 1], 0);
+        for (c, v) in count[1..].iter_mut().zip(w) {
+            running += u32::from(*v != 1.0);
+            *c = running;
         }
         count
     });
     let unit_window = |nleft: usize, nright: usize| not_one.as_ref().is_none_or(|c| c[nright] == c[nleft - 1]);
-    let at = |xs: usize, nleft: usize, nright: usize| {
-        if let Some(k) = kernel
-            .as_deref()
-            .filter(|_| nright + 1 - nleft == s.len && 2 * xs == nleft + nright && unit_window(nleft, nright))
-        {
-            return k.iter().zip(&y[nleft - 1..nright]).map(|(k, y)| k * y).sum();
+    // The Fortran's window of the fit at `i`: the `len` points around it, shifted inside the series at
+    // the ends (all of it when `len` ≥ n).
+    let half = s.len.div_ceil(2);
+    let window = |i: usize| {
+        if s.len >= n {
+            (1, n)
+        } else {
+            let nleft = (i + 1).saturating_sub(half).clamp(1, n - s.len + 1);
+            (nleft, nleft + s.len - 1)
         }
-        loess_at(y, s.len, s.deg, xs as f64, nleft, nright, rw).unwrap_or(y[xs - 1])
     };
-    let (mut nleft, mut nright);
-    if s.len >= n {
-        (nleft, nright) = (1, n);
-        for i in (1..=n).step_by(jump) {
-            ys[i - 1] = at(i, nleft, nright);
-        }
-    } else if jump == 1 {
-        let half = s.len.div_ceil(2);
-        (nleft, nright) = (1, s.len);
-        for i in 1..=n {
-            if i > half && nright != n {
-                nleft += 1;
-                nright += 1;
+    let kernel_fits = |i: usize| {
+        let (nleft, nright) = window(i);
+        kernel.is_some() && nright + 1 - nleft == s.len && 2 * i == nleft + nright && unit_window(nleft, nright)
+    };
+    let general = |i: usize| {
+        let (nleft, nright) = window(i);
+        loess_at(y, s.len, s.deg, i as f64, nleft, nright, rw).unwrap_or(y[i - 1])
+    };
+    // Fits every `jump` points; runs of kernel fits are convolved together.
+    let mut i = 1;
+    while i <= n {
+        if let Some(k) = kernel.as_deref().filter(|_| kernel_fits(i)) {
+            let first = i;
+            while i <= n && kernel_fits(i) {
+                i += jump;
             }
-            ys[i - 1] = at(i, nleft, nright);
-        }
-        return;
-    } else {
-        let half = s.len.div_ceil(2);
-        (nleft, nright) = (1, s.len);
-        for i in (1..=n).step_by(jump) {
-            if i < half {
-                (nleft, nright) = (1, s.len);
-            } else if i > n - half {
-                (nleft, nright) = (n - s.len + 1, n);
-            } else {
-                (nleft, nright) = (i + 1 - half, s.len + i - half);
-            }
-            ys[i - 1] = at(i, nleft, nright);
+            convolve(k, y, ys, first - 1, (i - first) / jump, jump);
+        } else {
+            ys[i - 1] = general(i);
+            i += jump;
         }
     }
     if jump == 1 {
@@ -85,13 +78,43 @@ pub(crate) fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut 
     }
     let k = ((n - 1) / jump) * jump + 1;
     if k != n {
-        ys[n - 1] = at(n, nleft, nright);
+        // As the Fortran does: the last point is fitted on the window of the last fit of the loop.
+        // (never centred on n, so never the kernel).
+        let (nleft, nright) = window(k);
+        ys[n - 1] = loess_at(y, s.len, s.deg, n as f64, nleft, nright, rw).unwrap_or(y[n - 1]);
         if k != n - 1 {
             let delta = (ys[n - 1] - ys[k - 1]) / (n - k) as f64;
             for j in k + 1..n {
                 ys[j - 1] = ys[k - 1] + delta * (j - k) as f64;
             }
         }
+    }
+}
+
+/// `ys[o] = Σ_t k[t] · y[o − h + t]` (h = half the kernel) for `count` outputs `o = first, first + step,
+/// …`, each sum in the order of `t` from −0.0 as `Iterator::sum` adds (the same bits as one fit at a
+/// time). Four sums run side by side: one sum is a chain of dependent additions, four keep the
+/// floating-point unit busy.
+fn convolve(k: &[f64], y: &[f64], ys: &mut [f64], first: usize, count: usize, step: usize) {
+    let (len, h) = (k.len(), k.len() / 2);
+    let window = |j: usize| &y[first + j * step - h..][..len];
+    let mut j = 0;
+    while j + 4 <= count {
+        let (w0, w1, w2, w3) = (window(j), window(j + 1), window(j + 2), window(j + 3));
+        let mut acc = [-0.0_f64; 4];
+        for t in 0..len {
+            acc[0] += k[t] * w0[t];
+            acc[1] += k[t] * w1[t];
+            acc[2] += k[t] * w2[t];
+            acc[3] += k[t] * w3[t];
+        }
+        for (a, value) in acc.into_iter().enumerate() {
+            ys[first + (j + a) * step] = value;
+        }
+        j += 4;
+    }
+    for j in j..count {
+        ys[first + j * step] = k.iter().zip(window(j)).map(|(k, y)| k * y).sum();
     }
 }
 
@@ -180,6 +203,22 @@ pub(crate) fn loess_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn convolution_has_the_bits_of_one_fit_at_a_time() {
+        let y: Vec<f64> = (0..60).map(|i| ((i * 37 % 11) as f64 - 5.0) * 0.3 + (i as f64).sin()).collect();
+        let k = symmetric_kernel(7);
+        for (first, count, step) in [(3, 50, 1), (5, 23, 2), (3, 3, 1), (4, 0, 3)] {
+            let mut ys = vec![f64::NAN; 60];
+            convolve(&k, &y, &mut ys, first, count, step);
+            for j in 0..count {
+                let o = first + j * step;
+                let one: f64 = k.iter().zip(&y[o - 3..o + 4]).map(|(k, y)| k * y).sum();
+                assert_eq!(ys[o].to_bits(), one.to_bits(), "output {o}");
+            }
+            assert_eq!(ys.iter().filter(|v| !v.is_nan()).count(), count);
+        }
+    }
 
     #[test]
     fn loess_of_a_line_is_the_line() {

@@ -215,7 +215,7 @@ struct Resampled {
 fn resample_series(
     grouped: &Grouped,
     g: usize,
-    values: &[arrow::array::Float64Array],
+    values: &[super::series::ValueColumn],
     config: &ResampleConfig,
 ) -> Result<Resampled> {
     // Periods from the series' first to last time, whatever metric.

@@ -10,9 +10,12 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, UInt32Array};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, PrimitiveArray, UInt32Array};
 use arrow::compute::{cast, take};
-use arrow::datatypes::{DataType, Date32Type, Field, TimeUnit, TimestampMillisecondType};
+use arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Date32Type, Field, Float32Type, Float64Type, Int32Type, Int64Type, TimeUnit,
+    TimestampMillisecondType,
+};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 use datafusion::common::HashMap;
@@ -62,9 +65,18 @@ impl Grouped {
         self.batch.num_rows()
     }
 
-    /// A value column as f64 (numeric columns only).
-    pub(crate) fn values(&self, name: &str) -> Result<Float64Array> {
+    /// A value column as f64 (numeric columns only), for reading row by row.
+    pub(crate) fn float_values(&self, name: &str) -> Result<Float64Array> {
         crate::table::numeric_column(&self.batch, name, "trend input")
+    }
+
+    /// A value column (numeric columns only), read as f64 by [`Grouped::points`].
+    pub(crate) fn values(&self, name: &str) -> Result<ValueColumn> {
+        let array = crate::table::numeric_array(&self.batch, name, "trend input")?;
+        Ok(ValueColumn(match array.data_type() {
+            DataType::Int32 | DataType::Int64 | DataType::Float32 | DataType::Float64 => array.clone(),
+            _ => cast(array, &DataType::Float64)?,
+        }))
     }
 
     /// The id columns of the listed series (one row per entry of `series`, an index into `groups`),
@@ -87,22 +99,43 @@ impl Grouped {
     }
 
     /// The finite points of one series, sorted by time.
-    pub(crate) fn points(&self, group: usize, values: &Float64Array) -> Points {
+    pub(crate) fn points(&self, group: usize, values: &ValueColumn) -> Points {
+        let array = &values.0;
+        match array.data_type() {
+            DataType::Int32 => self.points_of(group, array.as_primitive::<Int32Type>(), f64::from),
+            DataType::Int64 => self.points_of(group, array.as_primitive::<Int64Type>(), |v| v as f64),
+            DataType::Float32 => self.points_of(group, array.as_primitive::<Float32Type>(), f64::from),
+            _ => self.points_of(group, array.as_primitive::<Float64Type>(), |v| v),
+        }
+    }
+
+    /// [`Grouped::points`] of a column of type `T`, each value made f64 by `to_f64` (as Arrow's cast).
+    fn points_of<T: ArrowPrimitiveType>(
+        &self,
+        group: usize,
+        values: &PrimitiveArray<T>,
+        to_f64: impl Fn(T::Native) -> f64,
+    ) -> Points {
         let rows = &self.groups[group];
-        let mut points: Vec<(f64, f64)> = Vec::with_capacity(rows.len());
+        let (mut t, mut v) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
         let (mut dropped_null, mut dropped_non_finite) = (0, 0);
         let (raw, any_null) = (values.values(), values.null_count() > 0);
         for &r in rows {
             let r = r as usize;
-            match (self.days[r], (!any_null || values.is_valid(r)).then(|| raw[r])) {
-                (Some(t), Some(v)) if v.is_finite() => points.push((t, v)),
+            match (self.days[r], (!any_null || values.is_valid(r)).then(|| to_f64(raw[r]))) {
+                (Some(day), Some(value)) if value.is_finite() => {
+                    t.push(day);
+                    v.push(value);
+                }
                 (Some(_), Some(_)) => dropped_non_finite += 1,
                 _ => dropped_null += 1,
             }
         }
-        // Usually already in time order; a stable sort would still allocate its scratch space.
-        if !points.is_sorted_by(|a, b| a.0.total_cmp(&b.0).is_le()) {
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // Usually already in time order; else a stable sort by time.
+        if !t.is_sorted_by(|a: &f64, b: &f64| a.total_cmp(b).is_le()) {
+            let mut pairs: Vec<(f64, f64)> = t.into_iter().zip(v).collect();
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (t, v) = pairs.into_iter().unzip();
         }
         let mut notes = Vec::new();
         if dropped_null > 0 {
@@ -111,10 +144,13 @@ impl Grouped {
         if dropped_non_finite > 0 {
             notes.push(format!("{dropped_non_finite} NaN or infinite values dropped"));
         }
-        let (t, v) = points.into_iter().unzip();
         Points { t, v, notes }
     }
 }
+
+/// A numeric value column of a [`Grouped`] table: 32- and 64-bit integers and floats as they are (no
+/// f64 copy of the whole column), other numeric types cast to f64 once.
+pub(crate) struct ValueColumn(ArrayRef);
 
 /// The groups when the table is sorted by its keys (the usual layout of an export: each key's rows
 /// together, keys ascending): runs of equal keys, found by comparing each row's key (`compare`, in the
