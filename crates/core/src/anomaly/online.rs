@@ -5,8 +5,9 @@
 //! `level += α·e`, `season[t mod p] += γ·(1 − α)·e`, with the error `e` winsorised at `clip` scales so an
 //! outlier moves the state no more than an ordinary day does (the robust filter of Gelper, Fried & Croux
 //! 2010). The scale is an exponentially weighted mean absolute error per seasonal position (× √(π/2));
-//! counts get the same quasi-Poisson check as the batch baseline ([`super::baseline`]), with the
-//! dispersion an exponentially weighted mean of the clipped squared Pearson residuals. Every update is
+//! counts get the same check as the batch baseline ([`super::baseline`]): a drop against the negative
+//! binomial's lower tail, a rise against the quasi-Poisson Pearson residual, with the dispersion an
+//! exponentially weighted mean of the clipped squared Pearson residuals. Every update is
 //! O(1) and the state is a fixed number of floats per seasonal position, whatever the series' length.
 //!
 //! Events open at the first unusual point (no delay) and close at the first ordinary one; a point more
@@ -24,6 +25,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use super::Kind;
+use super::baseline::{negative_binomial_size, negative_binomial_z};
 use crate::error::{Error, Result};
 
 /// Settings of the online detector.
@@ -216,10 +218,17 @@ impl OnlineState {
         let scale = if known_scale { self.abs_error[k] * (std::f64::consts::PI / 2.0).sqrt() } else { f64::NAN };
         let mut z = if known_scale && scale > 0.0 { error / scale } else { 0.0 };
         if self.counts && z != 0.0 {
-            let mu = expected.max(0.5);
-            let pearson = (x - mu) / (self.dispersion.max(1.0) * mu).sqrt();
-            if pearson.abs() < z.abs() {
-                z = pearson.abs().copysign(z);
+            let (mu, phi) = (expected.max(0.5), self.dispersion.max(1.0));
+            let count = if x < mu {
+                // As the batch baseline: a drop against the negative binomial of the quasi-Poisson variance
+                // at the series' level (its seasonal position aside).
+                let theta = negative_binomial_size(phi, self.original(self.level).max(0.5));
+                negative_binomial_z(x, mu, theta)
+            } else {
+                (x - mu) / (phi * mu).sqrt()
+            };
+            if count.abs() < z.abs() {
+                z = count.abs().copysign(z);
             }
         }
         let change = (x - expected) / expected.abs().max(1.0);
