@@ -4,10 +4,11 @@
 //! One configuration for every file (no per-series tuning): the online detector of `anomaly::online`
 //! on raw values (NAB's series are not counts), the seasonal period one day of steps when the file
 //! covers at least three days (from its own timestamps) and none otherwise, learning through NAB's
-//! probationary period, an event threshold of |z| ≥ 2 so NAB's optimiser can choose the real cut-off.
-//! The anomaly score of a point is the strength of the event it opens (0 elsewhere), so an anomaly is
-//! reported once, not on every point it lasts; alarms are refractory for one day of steps (an event
-//! within a day of a stronger one is not reported).
+//! probationary period, an event threshold of |z| ≥ 3, alarms refractory for one day of steps (an event
+//! within a day of a stronger one is not reported). The anomaly score of a point is −ln of the conformal
+//! p-value of the event it opens (`calibrate`: how rare its |z| is among the file's earlier points; 0
+//! where no event opens), so an anomaly is reported once, not on every point it lasts, and one cut-off,
+//! chosen by NAB's optimiser per profile, means the same in every file, where a |z| does not.
 //!
 //! `--per-file` adds each file's windows, detections and raw score under each profile.
 
@@ -24,13 +25,19 @@ fn main() {
 
 fn run() -> Result<()> {
     let root = cli::arg("--data").unwrap_or_else(|| "../shared/data/nab".into());
-    let threshold: f64 = cli::number("--threshold", 2.0)?;
+    let threshold: f64 = cli::number("--threshold", 3.0)?;
     // Optional overrides of the one configuration used for every file (`--online '{"alpha": 0.2}'`).
     let base: OnlineConfig = match cli::arg("--online") {
         Some(json) => {
             serde_json::from_str(&json).map_err(|e| accountscope::Error::config("--online", e.to_string()))?
         }
-        None => OnlineConfig { counts: false, min_relative_change: 0.0, threshold, ..OnlineConfig::default() },
+        None => OnlineConfig {
+            counts: false,
+            min_relative_change: 0.0,
+            threshold,
+            calibrate: true,
+            ..OnlineConfig::default()
+        },
     };
     let files = read_corpus(&root)?;
     let series: Vec<NabSeries> = files
@@ -57,7 +64,7 @@ fn run() -> Result<()> {
                 .map(|(i, v)| {
                     events.clear();
                     state.update(i as i64, *v, &config, &mut events);
-                    events.iter().map(|e| e.strength).fold(0.0, f64::max)
+                    events.iter().filter_map(|e| e.p_value).map(|p| -p.ln()).fold(0.0, f64::max)
                 })
                 .collect();
             NabSeries { name: f.name.clone(), scores, windows: f.windows.clone() }

@@ -60,6 +60,19 @@ def test_stream_pickles_and_continues_exactly(demo: acs.Demo) -> None:
         acs.anomaly.StreamDetector.from_snapshot(whole.snapshot()[:-1] + b"\x00")
 
 
+def test_calibrated_stream_events_carry_p_values(demo: acs.Demo) -> None:
+    usage = demo.table("usage").to_pyarrow().sort_by([("date", "ascending"), ("account_id", "ascending")])
+    plain = acs.anomaly.StreamDetector().process(usage).to_pyarrow()
+    calibrated = acs.anomaly.StreamDetector(online={"calibrate": True}).process(usage).to_pyarrow()
+    # The same events; only the calibrated detector fills p_value, for spikes and drops.
+    assert plain.drop_columns(["p_value"]).equals(calibrated.drop_columns(["p_value"]))
+    assert plain["p_value"].null_count == plain.num_rows
+    events = calibrated.to_pandas()
+    points = events[events["kind"] != "missing"]
+    assert len(points) > 0 and points["p_value"].between(0, 1, inclusive="right").all()
+    assert events.loc[events["kind"] == "missing", "p_value"].isna().all()
+
+
 def test_isolation_forest_agrees_with_scikit_learn() -> None:
     sklearn = pytest.importorskip("sklearn.ensemble")
     rng = np.random.default_rng(3)

@@ -19,6 +19,13 @@
 //! steps of a stronger or equal one is not reported — a burst of similar alarms is one alarm, a stronger
 //! one still gets through. The state keeps the events of the last `refractory` steps as a monotone queue
 //! (strengths decreasing), so the check is O(1) amortised and the memory at most `refractory` entries.
+//!
+//! Optionally (`calibrate`), each spike or drop also gets a conformal p-value (Vovk, Gammerman & Shafer
+//! 2005, "Algorithmic Learning in a Random World"; for anomalies Laxhammar & Falkman 2010): the share of
+//! the series' earlier points whose |z| was as large, from a fixed histogram of |z| in 5% bins (updated in
+//! O(1), read in O(bins) at an event; the bin makes it conservative by at most 5% of |z|). A |z| of 8 is
+//! routine for one series and unheard of for another; the p-value says which, so one threshold can serve
+//! many series (the NAB runner).
 
 use std::collections::VecDeque;
 
@@ -54,7 +61,14 @@ pub struct OnlineConfig {
     pub counts: bool,
     /// Steps after an event during which a new event is reported only if stronger (0: every event).
     pub refractory: usize,
+    /// Keep the distribution of the series' |z| (a histogram of 5% bins from 1 up, [`TAIL_BINS`]
+    /// counters) and give each spike or drop its conformal p-value against the earlier points.
+    pub calibrate: bool,
 }
+
+/// Counters of the |z| histogram of a calibrated series: |z| < 1, then bins 5% wide up to 1.05^188 ≈
+/// 9,600, the last one open-ended.
+pub const TAIL_BINS: usize = 190;
 
 impl Default for OnlineConfig {
     fn default() -> Self {
@@ -70,6 +84,7 @@ impl Default for OnlineConfig {
             max_run: 7,
             counts: true,
             refractory: 0,
+            calibrate: false,
         }
     }
 }
@@ -124,6 +139,10 @@ pub struct OnlineEvent {
     pub observed: f64,
     /// |z| / threshold at `start`; missing steps for a gap.
     pub strength: f64,
+    /// With `calibrate`, for a spike or drop: (1 + earlier points with |z| in the event's histogram bin
+    /// or above) / (1 + earlier points) — a conformal p-value (Vovk, Gammerman & Shafer 2005; Laxhammar
+    /// & Falkman 2010), conservative by up to one 5% bin. Comparable across series, where |z| is not.
+    pub p_value: Option<f64>,
 }
 
 /// What one point did.
@@ -154,6 +173,8 @@ pub struct OnlineState {
     open: bool,
     /// Events opened in the last `refractory` steps: (step, strength), strengths decreasing.
     recent: VecDeque<(i64, f64)>,
+    /// With `calibrate`: the |z| histogram of the points scored so far ([`TAIL_BINS`] counters), else empty.
+    tail: Vec<u32>,
 }
 
 impl OnlineState {
@@ -170,7 +191,22 @@ impl OnlineState {
             run: 0,
             open: false,
             recent: VecDeque::new(),
+            tail: if config.calibrate { vec![0; TAIL_BINS] } else { Vec::new() },
         }
+    }
+
+    /// The histogram bin of |z| (see [`TAIL_BINS`]).
+    fn tail_bin(z: f64) -> usize {
+        if z.abs() < 1.0 { 0 } else { (1.0 + z.abs().ln() / 1.05_f64.ln()).min((TAIL_BINS - 1) as f64) as usize }
+    }
+
+    /// The conformal p-value of |z| against the histogram; `None` when not calibrated.
+    fn p_value(&self, z: f64) -> Option<f64> {
+        if self.tail.is_empty() {
+            return None;
+        }
+        let count = |bins: &[u32]| bins.iter().map(|c| u64::from(*c)).sum::<u64>();
+        Some((1 + count(&self.tail[Self::tail_bin(z)..])) as f64 / (1 + count(&self.tail)) as f64)
     }
 
     /// The last step seen.
@@ -197,6 +233,7 @@ impl OnlineState {
                     expected: self.original(self.level + self.season[k]),
                     observed: f64::NAN,
                     strength: (t - last - 1) as f64,
+                    p_value: None,
                 });
             }
         }
@@ -247,12 +284,17 @@ impl OnlineState {
                         expected,
                         observed: x,
                         strength,
+                        p_value: self.p_value(z),
                     });
                 }
             }
         } else {
             self.open = false;
             self.run = 0;
+        }
+        if known_scale && scale > 0.0 && !self.tail.is_empty() {
+            let bin = Self::tail_bin(z);
+            self.tail[bin] = self.tail[bin].saturating_add(1);
         }
         if self.run as usize >= config.max_run {
             // The new level is here to stay: take it, keep the seasonal shape.
@@ -320,6 +362,43 @@ mod tests {
         let kinds: Vec<(Kind, i64, i64)> = events.iter().map(|e| (e.kind, e.start, e.end)).collect();
         assert_eq!(kinds, [(Kind::Spike, 60, 60), (Kind::Missing, 90, 92)], "{events:?}");
         assert_eq!(state.update(10, 1.0, &config, &mut events), Step::Late);
+    }
+
+    #[test]
+    fn calibrated_events_carry_their_rank_among_earlier_points() {
+        let config = OnlineConfig { calibrate: true, ..OnlineConfig::default() };
+        let mut state = OnlineState::new(&config);
+        let mut events = Vec::new();
+        let v = crate::anomaly::weekly_series(400, 3);
+        let mut z_before = Vec::new();
+        for (t, x) in v.iter().enumerate() {
+            let x = if t == 300 { x * 8.0 } else { *x };
+            // A point enters the histogram once its weekday's scale is known.
+            let scale = state.abs_error[t % config.period];
+            if let Step::Scored { z, .. } = state.update(t as i64, x, &config, &mut events)
+                && t < 300
+                && scale.is_finite()
+                && scale > 0.0
+            {
+                z_before.push(z.abs());
+            }
+        }
+        let spike = events.iter().find(|e| e.start == 300).expect("the spike is found");
+        // Brute force: earlier |z| in the spike's 5% bin or above, counted directly.
+        let bin = OnlineState::tail_bin(spike.strength * config.threshold);
+        let at_least = z_before.iter().filter(|z| OnlineState::tail_bin(**z) >= bin).count();
+        let total = state.tail.iter().map(|c| u64::from(*c)).sum::<u64>() as usize;
+        assert_eq!(total, z_before.len() + 100, "every point after the first week, the spike's own included");
+        assert_eq!(spike.p_value, Some((1 + at_least) as f64 / (1 + z_before.len()) as f64));
+        assert!(spike.p_value.unwrap() < 0.01, "{spike:?}");
+        assert_eq!(state.tail.len(), TAIL_BINS, "the histogram does not grow");
+        let plain = OnlineConfig::default();
+        let mut events = Vec::new();
+        let mut state = OnlineState::new(&plain);
+        v.iter().enumerate().for_each(|(t, x)| {
+            state.update(t as i64, if t == 300 { x * 8.0 } else { *x }, &plain, &mut events);
+        });
+        assert!(events.iter().all(|e| e.p_value.is_none()) && state.tail.is_empty());
     }
 
     #[test]

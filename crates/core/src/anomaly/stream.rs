@@ -89,7 +89,7 @@ struct Saved {
 }
 
 const MAGIC: &[u8; 4] = b"ASSD";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 /// The streaming detector; see the module documentation.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,7 +191,8 @@ impl StreamDetector {
     }
 
     /// The event table of no events: id columns (text), `metric`, `kind`, `start`, `end`, `detected`
-    /// (the day of the point that revealed it), `expected`, `observed`, `strength`, `severity`.
+    /// (the day of the point that revealed it), `expected`, `observed`, `strength`, `p_value` (with
+    /// `online.calibrate`, else null), `severity`.
     pub fn empty_events(&self) -> Result<Table> {
         self.events_table(&[])
     }
@@ -212,6 +213,7 @@ impl StreamDetector {
         columns.push(float_column("expected", out.iter().map(|(_, _, e, _)| Some(e.expected))));
         columns.push(float_column("observed", out.iter().map(|(_, _, e, _)| Some(e.observed).filter(|v| !v.is_nan()))));
         columns.push(float_column("strength", out.iter().map(|(_, _, e, _)| Some(e.strength))));
+        columns.push(float_column("p_value", out.iter().map(|(_, _, e, _)| e.p_value)));
         columns.push(text_column(
             "severity",
             out.iter()

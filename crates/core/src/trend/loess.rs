@@ -45,7 +45,7 @@ pub(crate) fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut 
     };
     let kernel_fits = |i: usize| {
         let (nleft, nright) = window(i);
-        kernel.is_some() && nright + 1 - nleft == s.len && 2 * i == nleft + nright && unit_window(nleft, nright)
+        nright + 1 - nleft == s.len && 2 * i == nleft + nright && unit_window(nleft, nright)
     };
     let general = |i: usize| {
         let (nleft, nright) = window(i);
@@ -78,8 +78,8 @@ pub(crate) fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut 
     }
     let k = ((n - 1) / jump) * jump + 1;
     if k != n {
-        // As the Fortran does: the last point is fitted on the window of the last fit of the loop.
-        // (never centred on n, so never the kernel).
+        // As the Fortran does: the last point is fitted on the window of the last fit of the loop (never
+        // centred on n, so never the kernel).
         let (nleft, nright) = window(k);
         ys[n - 1] = loess_at(y, s.len, s.deg, n as f64, nleft, nright, rw).unwrap_or(y[n - 1]);
         if k != n - 1 {

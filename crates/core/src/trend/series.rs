@@ -361,6 +361,33 @@ mod tests {
     }
 
     #[test]
+    fn every_numeric_type_reads_as_its_f64_cast() {
+        use arrow::array::{Date32Array, Float32Array, Int32Array, Int64Array, StringArray, UInt16Array};
+        // Out of time order, with a null and (for floats) a NaN: dropped and counted the same for every type.
+        let days = Date32Array::from(vec![3, 1, 2, 4]);
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            ("i32", Arc::new(Int32Array::from(vec![Some(30), Some(10), None, Some(-4)]))),
+            ("i64", Arc::new(Int64Array::from(vec![Some(30), Some(10), None, Some(-4)]))),
+            ("f32", Arc::new(Float32Array::from(vec![Some(30.0), Some(10.0), None, Some(-4.0)]))),
+            ("f64", Arc::new(Float64Array::from(vec![Some(30.0), Some(10.0), None, Some(-4.0)]))),
+            ("u16", Arc::new(UInt16Array::from(vec![Some(30), Some(10), None, Some(4)]))),
+        ];
+        let mut all: Vec<(&str, ArrayRef)> =
+            vec![("id", Arc::new(StringArray::from(vec!["a"; 4]))), ("date", Arc::new(days))];
+        all.extend(columns.iter().cloned());
+        let table = Table::from_batch(RecordBatch::try_from_iter(all).unwrap());
+        let grouped = Grouped::new(&table, &["id".to_string()], "date").unwrap();
+        for (name, array) in &columns {
+            let p = grouped.points(0, &grouped.values(name).unwrap());
+            let cast = cast(array, &DataType::Float64).unwrap();
+            let want: Vec<f64> = [1, 0, 3].iter().map(|&r| cast.as_primitive::<Float64Type>().value(r)).collect();
+            assert_eq!((p.t.as_slice(), p.v.as_slice()), ([1.0, 3.0, 4.0].as_slice(), want.as_slice()), "{name}");
+            assert_eq!(p.notes, ["1 rows with a null time or value dropped"], "{name}");
+        }
+        assert!(grouped.values("id").is_err(), "text is not a value column");
+    }
+
+    #[test]
     fn sorted_tables_group_as_the_hash_path_does() {
         use arrow::array::{Int32Array, StringArray};
         let table = |ids: Vec<&str>, n: Vec<i32>| {
