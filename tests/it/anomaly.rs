@@ -147,29 +147,43 @@ fn streaming_finds_the_planted_anomalies_the_batch_finds() {
     assert_eq!(stats.points + stats.nulls, 5 * ordered.num_rows() as u64);
 }
 
+/// The default stream and one with calibrated p-values (a histogram per series).
+fn stream_configs() -> [StreamConfig; 2] {
+    let calibrated = StreamConfig {
+        online: accountscope::anomaly::online::OnlineConfig {
+            calibrate: true,
+            ..accountscope::anomaly::online::OnlineConfig::default()
+        },
+        ..StreamConfig::default()
+    };
+    [StreamConfig::default(), calibrated]
+}
+
 #[test]
 fn snapshot_and_restore_continue_exactly() {
     let ordered = by_day();
     let half = ordered.num_rows() / 2;
-    let mut whole = StreamDetector::new(StreamConfig::default()).unwrap();
-    let all = run(&mut whole, &ordered, 7_000);
+    for config in stream_configs() {
+        let mut whole = StreamDetector::new(config.clone()).unwrap();
+        let all = run(&mut whole, &ordered, 7_000);
 
-    let mut first = StreamDetector::new(StreamConfig::default()).unwrap();
-    let mut events = run(&mut first, &ordered.slice(0, half), 7_000);
-    let bytes = first.snapshot().unwrap();
-    let mut restored = StreamDetector::restore(&bytes).unwrap();
-    assert_eq!(restored.snapshot().unwrap(), bytes, "restore then snapshot gives the same bytes");
-    events.extend(run(&mut restored, &ordered.slice(half, ordered.num_rows() - half), 7_000));
+        let mut first = StreamDetector::new(config).unwrap();
+        let mut events = run(&mut first, &ordered.slice(0, half), 7_000);
+        let bytes = first.snapshot().unwrap();
+        let mut restored = StreamDetector::restore(&bytes).unwrap();
+        assert_eq!(restored.snapshot().unwrap(), bytes, "restore then snapshot gives the same bytes");
+        events.extend(run(&mut restored, &ordered.slice(half, ordered.num_rows() - half), 7_000));
 
-    let concat = |v: &[RecordBatch]| arrow::compute::concat_batches(&v[0].schema(), v).unwrap();
-    assert_eq!(concat(&all), concat(&events));
-    assert_eq!(whole.snapshot().unwrap(), restored.snapshot().unwrap());
+        let concat = |v: &[RecordBatch]| arrow::compute::concat_batches(&v[0].schema(), v).unwrap();
+        assert_eq!(concat(&all), concat(&events));
+        assert_eq!(whole.snapshot().unwrap(), restored.snapshot().unwrap());
 
-    // A damaged snapshot is an error, not a wrong detector.
-    let mut damaged = bytes.clone();
-    let middle = damaged.len() / 2;
-    damaged[middle] ^= 1;
-    assert!(StreamDetector::restore(&damaged).unwrap_err().to_string().contains("checksum"));
+        // A damaged snapshot is an error, not a wrong detector.
+        let mut damaged = bytes.clone();
+        let middle = damaged.len() / 2;
+        damaged[middle] ^= 1;
+        assert!(StreamDetector::restore(&damaged).unwrap_err().to_string().contains("checksum"));
+    }
     assert!(StreamDetector::restore(b"nonsense bytes").is_err());
 }
 
@@ -177,21 +191,24 @@ fn snapshot_and_restore_continue_exactly() {
 fn state_is_bounded_and_late_points_are_counted() {
     let ordered = by_day();
     let quarter = ordered.num_rows() / 4;
-    let mut detector = StreamDetector::new(StreamConfig::default()).unwrap();
-    run(&mut detector, &ordered.slice(0, 2 * quarter), 10_000);
-    let (series, size) = (detector.num_series(), detector.snapshot().unwrap().len());
-    run(&mut detector, &ordered.slice(2 * quarter, ordered.num_rows() - 2 * quarter), 10_000);
-    // Twice the days, a few more accounts: the state grows with the series, not the points.
-    let per_series = |n: usize, bytes: usize| bytes as f64 / n as f64;
-    assert!(per_series(detector.num_series(), detector.snapshot().unwrap().len()) <= 1.05 * per_series(series, size));
+    for config in stream_configs() {
+        let mut detector = StreamDetector::new(config).unwrap();
+        run(&mut detector, &ordered.slice(0, 2 * quarter), 10_000);
+        let (series, size) = (detector.num_series(), detector.snapshot().unwrap().len());
+        run(&mut detector, &ordered.slice(2 * quarter, ordered.num_rows() - 2 * quarter), 10_000);
+        // Twice the days, a few more accounts: the state grows with the series, not the points.
+        let per_series = |n: usize, bytes: usize| bytes as f64 / n as f64;
+        let now = per_series(detector.num_series(), detector.snapshot().unwrap().len());
+        assert!(now <= 1.05 * per_series(series, size));
 
-    // Replaying the first quarter: every point is late (at or before its series' last day), no events.
-    let before = detector.stats();
-    let replay = detector.process(&ordered.slice(0, quarter)).unwrap();
-    assert_eq!(replay.num_rows(), 0);
-    let after = detector.stats();
-    assert_eq!(after.points, before.points);
-    assert_eq!(after.late + after.nulls - before.late - before.nulls, 5 * quarter as u64);
+        // Replaying the first quarter: every point is late (at or before its series' last day), no events.
+        let before = detector.stats();
+        let replay = detector.process(&ordered.slice(0, quarter)).unwrap();
+        assert_eq!(replay.num_rows(), 0);
+        let after = detector.stats();
+        assert_eq!(after.points, before.points);
+        assert_eq!(after.late + after.nulls - before.late - before.nulls, 5 * quarter as u64);
+    }
 }
 
 #[test]
