@@ -23,6 +23,9 @@ pub(crate) fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut 
     // With robustness weights, a window whose weights are all exactly 1 is the same fit: count the other
     // weights so such windows take the kernel too (a fixed-weight fit that leaves out a few outliers).
     let kernel = (s.len < n).then(|| symmetric_kernel(s.len));
+    // A centred window whose robustness weights are not all 1 still has the centred tricube weights:
+    // looked up instead of computed point by point (the same bits).
+    let tricube = (s.len < n).then(|| centred_tricube(s.len));
     let not_one: Option<Vec<u32>> = rw.map(|w| {
         let (mut count, mut running) = (vec![0; n + 1], 0);
         for (c, v) in count[1..].iter_mut().zip(w) {
@@ -49,7 +52,14 @@ pub(crate) fn loess_smooth(y: &[f64], s: Smoother, rw: Option<&[f64]>, ys: &mut 
     };
     let general = |i: usize| {
         let (nleft, nright) = window(i);
-        loess_at(y, s.len, s.deg, i as f64, nleft, nright, rw).unwrap_or(y[i - 1])
+        let fit = match tricube.as_deref().filter(|_| nright + 1 - nleft == s.len && 2 * i == nleft + nright) {
+            Some(w) => {
+                let h = ((s.len - 1) / 2) as f64;
+                local_fit(y, s.deg, i as f64, h, nleft, nright, rw, |j, _| Some(w[j - nleft]).filter(|w| *w > 0.0))
+            }
+            None => loess_at(y, s.len, s.deg, i as f64, nleft, nright, rw),
+        };
+        fit.unwrap_or(y[i - 1])
     };
     // Fits every `jump` points; runs of kernel fits are convolved together.
     let mut i = 1;
@@ -121,9 +131,18 @@ fn convolve(k: &[f64], y: &[f64], ys: &mut [f64], first: usize, count: usize, st
 /// The normalised tricube weights of a window of `len` points centred on its middle point, computed as
 /// [`loess_at`] computes them.
 fn symmetric_kernel(len: usize) -> Vec<f64> {
+    let mut k = centred_tricube(len);
+    let a: f64 = k.iter().sum();
+    k.iter_mut().for_each(|v| *v /= a);
+    k
+}
+
+/// The tricube weights of a window of `len` points centred on its middle point, bit for bit as
+/// [`loess_at`] computes them (0 where it leaves a point out).
+fn centred_tricube(len: usize) -> Vec<f64> {
     let h = ((len - 1) / 2) as f64;
     let (h9, h1) = (0.999 * h, 0.001 * h);
-    let mut k: Vec<f64> = (0..len)
+    (0..len)
         .map(|j| {
             let r = (j as f64 - h).abs();
             if r > h9 {
@@ -136,10 +155,7 @@ fn symmetric_kernel(len: usize) -> Vec<f64> {
                 t * t * t
             }
         })
-        .collect();
-    let a: f64 = k.iter().sum();
-    k.iter_mut().for_each(|v| *v /= a);
-    k
+        .collect()
 }
 
 /// The loess estimate at position `xs` (1-based) from the points `nleft..=nright` with tricube weights
@@ -156,26 +172,45 @@ pub(crate) fn loess_at(
     rw: Option<&[f64]>,
 ) -> Option<f64> {
     let n = y.len();
-    let range = n as f64 - 1.0;
     let mut h = (xs - nleft as f64).max(nright as f64 - xs);
     if len > n {
         h += ((len - n) / 2) as f64;
     }
     let (h9, h1) = (0.999 * h, 0.001 * h);
-    // One pass: Σw, Σw·d, Σw·d², Σw·y, Σw·d·y with d = j − xs; the local-linear fit in closed form.
-    let (mut s0, mut s1, mut s2, mut t0, mut t1) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for j in nleft..=nright {
-        let d = j as f64 - xs;
-        let r = d.abs();
+    let tricube = |_: usize, r: f64| {
         if r > h9 {
-            continue;
-        }
-        let mut wj = if r <= h1 {
-            1.0
+            None
+        } else if r <= h1 {
+            Some(1.0)
         } else {
             let q = r / h;
             let t = 1.0 - q * q * q;
-            t * t * t
+            Some(t * t * t)
+        }
+    };
+    local_fit(y, deg, xs, h, nleft, nright, rw, tricube)
+}
+
+/// [`loess_at`] with the tricube weight of point `j` at distance `r` from `xs` given by `tricube(j, r)`
+/// (`None`: outside the window). One pass: Σw, Σw·d, Σw·d², Σw·y, Σw·d·y with d = j − xs; the
+/// local-linear fit in closed form.
+#[allow(clippy::too_many_arguments)]
+fn local_fit(
+    y: &[f64],
+    deg: u8,
+    xs: f64,
+    h: f64,
+    nleft: usize,
+    nright: usize,
+    rw: Option<&[f64]>,
+    tricube: impl Fn(usize, f64) -> Option<f64>,
+) -> Option<f64> {
+    let range = y.len() as f64 - 1.0;
+    let (mut s0, mut s1, mut s2, mut t0, mut t1) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for j in nleft..=nright {
+        let d = j as f64 - xs;
+        let Some(mut wj) = tricube(j, d.abs()) else {
+            continue;
         };
         if let Some(rw) = rw {
             wj *= rw[j - 1];
