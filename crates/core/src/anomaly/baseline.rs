@@ -267,18 +267,16 @@ impl Prepared {
                 if transform == Transform::Log1p { fitted.exp_m1() } else { fitted }
             })
             .collect();
-        let dispersion = (config.counts && points.v.iter().all(|v| *v >= 0.0)).then(|| {
-            let mut pearson: Vec<f64> = Vec::with_capacity(n);
-            pearson.extend((0..n).filter(|&i| !observed[i].is_nan()).map(|i| {
-                let mu = expected[i].max(0.5);
-                (observed[i] - mu).powi(2) / mu
-            }));
-            (crate::trend::significance::median(&mut pearson) / 0.454_936_423_119_572_8).max(1.0)
-        });
-        let negative_binomial_size = dispersion.map(|phi| {
+        // The count model: φ, and θ from φ at the median expected value of the observed days.
+        let count_model = (config.counts && points.v.iter().all(|v| *v >= 0.0)).then(|| {
+            use crate::trend::significance::median;
             let mut mu: Vec<f64> = Vec::with_capacity(n);
             mu.extend((0..n).filter(|&i| !observed[i].is_nan()).map(|i| expected[i].max(0.5)));
-            negative_binomial_size(phi, crate::trend::significance::median(&mut mu))
+            let mut pearson: Vec<f64> = Vec::with_capacity(mu.len());
+            let observed_days = (0..n).filter(|&i| !observed[i].is_nan());
+            pearson.extend(observed_days.zip(&mu).map(|(i, mu)| (observed[i] - mu).powi(2) / mu));
+            let phi = (median(&mut pearson) / 0.454_936_423_119_572_8).max(1.0);
+            (phi, negative_binomial_size(phi, median(&mut mu)))
         });
         let z = (0..n)
             .map(|i| {
@@ -286,7 +284,7 @@ impl Prepared {
                     return 0.0;
                 }
                 let z = (y[i] - trend[i] - seasonal[i]) / position_scale[i % period];
-                match dispersion.zip(negative_binomial_size) {
+                match count_model {
                     Some((phi, theta)) => {
                         let count = count_z(observed[i], expected[i].max(0.5), phi, theta);
                         if count.abs() < z.abs() { count.abs().copysign(z) } else { z }
@@ -304,8 +302,8 @@ impl Prepared {
             scale,
             position_scale,
             transform,
-            dispersion,
-            negative_binomial_size,
+            dispersion: count_model.map(|m| m.0),
+            negative_binomial_size: count_model.map(|m| m.1),
             expected,
             z,
         };
