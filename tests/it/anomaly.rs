@@ -147,11 +147,14 @@ fn streaming_finds_the_planted_anomalies_the_batch_finds() {
     assert_eq!(stats.points + stats.nulls, 5 * ordered.num_rows() as u64);
 }
 
-/// The default stream and one with calibrated p-values (a histogram per series).
+/// The default stream and one with calibrated p-values (a histogram per series), records and refractory
+/// alarms (two queues per series).
 fn stream_configs() -> [StreamConfig; 2] {
     let calibrated = StreamConfig {
         online: accountscope::anomaly::online::OnlineConfig {
             calibrate: true,
+            records: true,
+            refractory: 7,
             ..accountscope::anomaly::online::OnlineConfig::default()
         },
         ..StreamConfig::default()
@@ -164,6 +167,7 @@ fn snapshot_and_restore_continue_exactly() {
     let ordered = by_day();
     let half = ordered.num_rows() / 2;
     for config in stream_configs() {
+        let records = config.online.records;
         let mut whole = StreamDetector::new(config.clone()).unwrap();
         let all = run(&mut whole, &ordered, 7_000);
 
@@ -176,6 +180,8 @@ fn snapshot_and_restore_continue_exactly() {
 
         let concat = |v: &[RecordBatch]| arrow::compute::concat_batches(&v[0].schema(), v).unwrap();
         assert_eq!(concat(&all), concat(&events));
+        let kinds = concat(&all).column_by_name("kind").unwrap().as_string::<i32>().clone();
+        assert_eq!(kinds.iter().any(|k| k == Some("record")), records, "records are reported when asked for");
         assert_eq!(whole.snapshot().unwrap(), restored.snapshot().unwrap());
 
         // A damaged snapshot is an error, not a wrong detector.

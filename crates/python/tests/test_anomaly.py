@@ -73,6 +73,30 @@ def test_calibrated_stream_events_carry_p_values(demo: acs.Demo) -> None:
     assert events.loc[events["kind"] == "missing", "p_value"].isna().all()
 
 
+def test_stream_records_are_the_values_beyond_every_earlier_one(demo: acs.Demo) -> None:
+    usage = demo.table("usage").to_pyarrow().sort_by([("date", "ascending"), ("account_id", "ascending")])
+    events = acs.anomaly.StreamDetector(online={"records": True}).process(usage).to_pandas()
+    got = events[events["kind"] == "record"]
+    # Brute force: without refractory alarms every value after the 28 warm-up points that lies above the
+    # series' highest or below its lowest earlier value is a record.
+    frame = usage.to_pandas()
+    want = {}
+    for metric in got["metric"].unique():
+        for account, rows in frame.dropna(subset=[metric]).groupby("account_id"):
+            v = rows[metric].to_numpy(dtype=float)
+            dates = rows["date"].to_numpy()
+            for i in range(28, len(v)):
+                low, high = v[:i].min(), v[:i].max()
+                if v[i] > high or v[i] < low:
+                    extreme = high if v[i] > high else low
+                    want[(account, metric, dates[i])] = (extreme, abs(v[i] - extreme) / (high - low))
+    assert len(want) > 0
+    keys = list(zip(got["account_id"], got["metric"], got["start"]))
+    assert set(keys) == set(want)
+    assert got["expected"].tolist() == [want[k][0] for k in keys]
+    assert got["strength"].to_numpy() == pytest.approx([want[k][1] for k in keys], rel=1e-12)
+
+
 def test_isolation_forest_agrees_with_scikit_learn() -> None:
     sklearn = pytest.importorskip("sklearn.ensemble")
     rng = np.random.default_rng(3)

@@ -340,6 +340,12 @@ fn describe(metric: &str, e: &Event) -> String {
             )
         }
         Kind::VolatilityShift => format!("{metric} day-to-day noise ×{:.1}", f.observed / f.expected),
+        Kind::Record => format!(
+            "{metric} {} beyond every earlier value ({} {})",
+            number(f.observed),
+            if f.observed > f.expected { "highest was" } else { "lowest was" },
+            number(f.expected)
+        ),
     }
 }
 

@@ -55,6 +55,9 @@ pub enum Kind {
     LevelShift,
     /// The noise around the level grew or shrank and stayed.
     VolatilityShift,
+    /// A value beyond every earlier value of the series, above its highest or below its lowest (the
+    /// online detector with `records`; direction from the sign of the change).
+    Record,
 }
 
 impl Kind {
@@ -67,6 +70,7 @@ impl Kind {
             Kind::Flatline => "flatline",
             Kind::LevelShift => "level_shift",
             Kind::VolatilityShift => "volatility_shift",
+            Kind::Record => "record",
         }
     }
 
@@ -76,8 +80,8 @@ impl Kind {
             Kind::Spike => "up",
             Kind::Drop => "down",
             Kind::Missing | Kind::Flatline => "none",
-            Kind::LevelShift | Kind::VolatilityShift if change > 0.0 => "up",
-            Kind::LevelShift | Kind::VolatilityShift if change < 0.0 => "down",
+            Kind::LevelShift | Kind::VolatilityShift | Kind::Record if change > 0.0 => "up",
+            Kind::LevelShift | Kind::VolatilityShift | Kind::Record if change < 0.0 => "down",
             _ => "none",
         }
     }

@@ -26,6 +26,15 @@
 //! O(1), read in O(bins) at an event; the bin makes it conservative by at most 5% of |z|). A |z| of 8 is
 //! routine for one series and unheard of for another; the p-value says which, so one threshold can serve
 //! many series (the NAB runner).
+//!
+//! Optionally (`records`), a value beyond the series' whole range so far (above its highest or below its
+//! lowest value, warm-up included) is a `Record` event, its strength the distance past the old extreme in
+//! widths of the old range. A forecast residual misses what changes slowly (a temperature sliding to a
+//! value never seen in months: the level follows it) and what the model learnt badly (the edges of a
+//! square wave widen the scale of the whole day); "never this high or this low before" catches both, in
+//! O(1) state. The spatial novelty of HTM (Ahmad et al. 2017, "Unsupervised real-time anomaly detection
+//! for streaming data") rests on the same idea. Records are refractory on their own: a run of ever higher
+//! values is one alarm unless a later record goes further past the range than an earlier one did.
 
 use std::collections::VecDeque;
 
@@ -64,6 +73,9 @@ pub struct OnlineConfig {
     /// Keep the distribution of the series' |z| (a histogram of 5% bins from 1 up, [`TAIL_BINS`]
     /// counters) and give each spike or drop its conformal p-value against the earlier points.
     pub calibrate: bool,
+    /// Report a value above the series' highest or below its lowest earlier value as a `Record` event
+    /// (after warm-up; refractory like the other events, on its own queue).
+    pub records: bool,
 }
 
 /// Counters of the |z| histogram of a calibrated series: |z| < 1, then bins 5% wide up to 1.05^188 ≈
@@ -85,6 +97,7 @@ impl Default for OnlineConfig {
             counts: true,
             refractory: 0,
             calibrate: false,
+            records: false,
         }
     }
 }
@@ -137,7 +150,8 @@ pub struct OnlineEvent {
     pub expected: f64,
     /// Observed value at `start`; NaN for missing data.
     pub observed: f64,
-    /// |z| / threshold at `start`; missing steps for a gap.
+    /// |z| / threshold at `start`; missing steps for a gap; for a record, how far past the earlier
+    /// extreme (`expected`) the value went, in widths of the earlier range.
     pub strength: f64,
     /// With `calibrate`, for a spike or drop: (1 + earlier points with |z| in the event's histogram bin
     /// or above) / (1 + earlier points) — a conformal p-value (Vovk, Gammerman & Shafer 2005; Laxhammar
@@ -173,6 +187,11 @@ pub struct OnlineState {
     open: bool,
     /// Events opened in the last `refractory` steps: (step, strength), strengths decreasing.
     recent: VecDeque<(i64, f64)>,
+    /// Lowest and highest value so far (NaN before the first point).
+    low: f64,
+    high: f64,
+    /// Records of the last `refractory` steps, as `recent`.
+    recent_records: VecDeque<(i64, f64)>,
     /// With `calibrate`: the |z| histogram of the points scored so far ([`TAIL_BINS`] counters), else empty.
     tail: Vec<u32>,
 }
@@ -191,6 +210,9 @@ impl OnlineState {
             run: 0,
             open: false,
             recent: VecDeque::new(),
+            low: f64::NAN,
+            high: f64::NAN,
+            recent_records: VecDeque::new(),
             tail: if config.calibrate { vec![0; TAIL_BINS] } else { Vec::new() },
         }
     }
@@ -244,6 +266,9 @@ impl OnlineState {
         let y = if self.counts { super::ln_1p(x) } else { x };
         let k = t.rem_euclid(config.period as i64) as usize;
         self.seen += 1;
+        if config.records {
+            self.record(t, x, config, events);
+        }
         if self.level.is_nan() {
             self.level = y;
             return Step::Scored { z: 0.0, unusual: false };
@@ -276,7 +301,7 @@ impl OnlineState {
             if !self.open {
                 self.open = true;
                 let strength = z.abs() / config.threshold;
-                if self.not_refractory(t, strength, config.refractory) {
+                if not_refractory(&mut self.recent, t, strength, config.refractory) {
                     events.push(OnlineEvent {
                         kind: if z > 0.0 { Kind::Spike } else { Kind::Drop },
                         start: t,
@@ -320,25 +345,62 @@ impl OnlineState {
         Step::Scored { z, unusual }
     }
 
-    /// Whether an event of `strength` opening at `t` is reported under the refractory rule; records it.
-    fn not_refractory(&mut self, t: i64, strength: f64, refractory: usize) -> bool {
-        if refractory == 0 {
-            return true;
+    /// Reports `x` at `t` if it lies beyond the range of the earlier values (after warm-up), then widens
+    /// the range to take it.
+    fn record(&mut self, t: i64, x: f64, config: &OnlineConfig, events: &mut Vec<OnlineEvent>) {
+        if self.low.is_nan() {
+            (self.low, self.high) = (x, x);
+            return;
         }
-        while self.recent.front().is_some_and(|(s, _)| *s < t - refractory as i64) {
-            self.recent.pop_front();
+        let past = if x > self.high {
+            Some(self.high)
+        } else if x < self.low {
+            Some(self.low)
+        } else {
+            None
+        };
+        if let Some(extreme) = past
+            && self.seen as usize > config.warmup
+        {
+            // A range of width zero (a constant series so far) counts as the smallest positive width at its
+            // magnitude, so any change is a very strong record and the strength stays finite.
+            let width = (self.high - self.low).max(f64::EPSILON * extreme.abs().max(1.0));
+            let strength = (x - extreme).abs() / width;
+            if not_refractory(&mut self.recent_records, t, strength, config.refractory) {
+                events.push(OnlineEvent {
+                    kind: Kind::Record,
+                    start: t,
+                    end: t,
+                    expected: extreme,
+                    observed: x,
+                    strength,
+                    p_value: None,
+                });
+            }
         }
-        let report = self.recent.front().is_none_or(|(_, strongest)| strength > *strongest);
-        while self.recent.back().is_some_and(|(_, s)| *s <= strength) {
-            self.recent.pop_back();
-        }
-        self.recent.push_back((t, strength));
-        report
+        (self.low, self.high) = (self.low.min(x), self.high.max(x));
     }
 
     fn original(&self, x: f64) -> f64 {
         if self.counts { x.exp_m1() } else { x }
     }
+}
+
+/// Whether an event of `strength` opening at `t` is reported under the refractory rule, given the events
+/// of the last `refractory` steps in `recent` (strengths decreasing); records it there.
+fn not_refractory(recent: &mut VecDeque<(i64, f64)>, t: i64, strength: f64, refractory: usize) -> bool {
+    if refractory == 0 {
+        return true;
+    }
+    while recent.front().is_some_and(|(s, _)| *s < t - refractory as i64) {
+        recent.pop_front();
+    }
+    let report = recent.front().is_none_or(|(_, strongest)| strength > *strongest);
+    while recent.back().is_some_and(|(_, s)| *s <= strength) {
+        recent.pop_back();
+    }
+    recent.push_back((t, strength));
+    report
 }
 
 #[cfg(test)]
@@ -399,6 +461,54 @@ mod tests {
             state.update(t as i64, if t == 300 { x * 8.0 } else { *x }, &plain, &mut events);
         });
         assert!(events.iter().all(|e| e.p_value.is_none()) && state.tail.is_empty());
+    }
+
+    #[test]
+    fn records_catch_a_slow_slide_the_forecast_follows() {
+        // A noisy level of 100 (sd 1), then from step 300 a slide of 0.2 a step down to 40: each step is
+        // a fraction of the noise, so the level follows it and no residual stands out, but within a few
+        // dozen steps the values are lower than any before.
+        use rand::SeedableRng;
+        use rand_distr::{Distribution, StandardNormal};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let values: Vec<f64> = (0..600)
+            .map(|t| {
+                let level = if t < 300 { 100.0 } else { (100.0 - 0.2 * (t - 300) as f64).max(40.0) };
+                level + <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng)
+            })
+            .collect();
+        let run = |config: &OnlineConfig| {
+            let mut state = OnlineState::new(config);
+            let mut events = Vec::new();
+            values.iter().enumerate().for_each(|(t, x)| {
+                state.update(t as i64, *x, config, &mut events);
+            });
+            events
+        };
+        let plain = OnlineConfig { period: 1, counts: false, min_relative_change: 0.0, ..OnlineConfig::default() };
+        assert!(run(&plain).iter().all(|e| e.start < 300 || e.start > 320), "the residual misses the slide");
+        let config = OnlineConfig { records: true, refractory: 50, warmup: 250, ..plain.clone() };
+        let records: Vec<OnlineEvent> = run(&config).into_iter().filter(|e| e.kind == Kind::Record).collect();
+        // Brute force: the first value after warm-up beyond every earlier value, and what it went past.
+        let beyond = |t: usize| {
+            let (low, high) =
+                values[..t].iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+            (values[t] < low || values[t] > high).then_some((low, high))
+        };
+        let first = (config.warmup..600).find(|t| beyond(*t).is_some()).expect("a record");
+        let (low, high) = beyond(first).unwrap();
+        let extreme = if values[first] < low { low } else { high };
+        let r = &records[0];
+        assert_eq!((r.start, r.expected, r.observed), (first as i64, extreme, values[first]), "{records:?}");
+        assert_eq!(r.strength, (values[first] - extreme).abs() / (high - low));
+        assert!(records.iter().any(|e| (300..340).contains(&e.start)), "the slide is caught early: {records:?}");
+        // Refractory: of the new lows along the slide, only those going further past the range than every
+        // record of the 50 steps before are reported.
+        let slide: Vec<&OnlineEvent> = records.iter().filter(|e| e.start >= 300).collect();
+        let lows = (300..600).filter(|t| beyond(*t).is_some()).count();
+        assert!(slide.len() * 3 < lows && slide.iter().all(|e| e.observed < e.expected), "{lows} {slide:?}");
+        let plain_records = run(&OnlineConfig { records: false, ..config });
+        assert!(plain_records.iter().all(|e| e.kind != Kind::Record));
     }
 
     #[test]
