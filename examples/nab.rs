@@ -6,11 +6,13 @@
 //! covers at least three days (from its own timestamps) and none otherwise, learning through NAB's
 //! probationary period, an event threshold of |z| ≥ 3, alarms refractory for one day of steps (an event
 //! within a day of a stronger one is not reported), records on (`records`: a value beyond the file's
-//! whole range so far). The anomaly score of a point is that of the event it opens (0 where none does):
-//! for a spike or drop −ln of its conformal p-value (`calibrate`: how rare its |z| is among the file's
-//! earlier points), for a record [`RECORD_WEIGHT`] × how far past the earlier range it went, in widths of
-//! that range. So an anomaly is reported once, not on every point it lasts, and one cut-off, chosen by
-//! NAB's optimiser per profile, means the same in every file, where a |z| does not.
+//! whole range so far) and rare windows on (`rarity`: the last six values where the file has rarely been
+//! at that hour, reported at p ≤ 0.05, below any cut-off the optimiser picks). The anomaly score of a point
+//! is the highest of the events it opens (0 where none does): for a spike, drop or rare window −ln of its
+//! conformal p-value (`calibrate` for spikes and drops: how rare its |z| is among the file's earlier
+//! points), for a record [`RECORD_WEIGHT`] × how far past the earlier range it went, in widths of that
+//! range. So an anomaly is reported once, not on every point it lasts, and one cut-off, chosen by NAB's
+//! optimiser per profile, means the same in every file, where a |z| does not.
 //!
 //! `--record-weight` replaces [`RECORD_WEIGHT`]; `--per-file` adds each file's windows, detections and raw score under each profile; `--dump DIR` writes
 //! each file's anomaly scores to `DIR/<category>__<file>` (one per line) for analysis elsewhere.
@@ -47,6 +49,7 @@ fn run() -> Result<()> {
             threshold,
             calibrate: true,
             records: true,
+            rarity: Some(0.05),
             ..OnlineConfig::default()
         },
     };
@@ -115,7 +118,8 @@ fn run() -> Result<()> {
     Ok(())
 }
 
-/// The anomaly score of an event: −ln p for a spike or drop, `record_weight` × strength for a record.
+/// The anomaly score of an event: −ln p for a spike, drop or rare window, `record_weight` × strength for a
+/// record.
 fn score_of(e: &OnlineEvent, record_weight: f64) -> f64 {
     match (e.kind, e.p_value) {
         (Kind::Record, _) => record_weight * e.strength,

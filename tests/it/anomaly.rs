@@ -91,6 +91,9 @@ fn bad_configuration_names_the_field() {
     assert!(detect(usage(), &bad).unwrap_err().to_string().contains("anomaly.comove_z"));
     let bad = AnomalyConfig { value_columns: vec!["nope".into()], ..AnomalyConfig::default() };
     assert!(detect(usage(), &bad).unwrap_err().to_string().contains("nope"));
+    let online = accountscope::anomaly::online::OnlineConfig { rarity: Some(0.0), ..Default::default() };
+    let bad = StreamConfig { online, ..StreamConfig::default() };
+    assert!(StreamDetector::new(bad).unwrap_err().to_string().contains("anomaly.online.rarity"));
 }
 
 /// The usage rows in day order (then account), as a stream would deliver them.
@@ -147,13 +150,14 @@ fn streaming_finds_the_planted_anomalies_the_batch_finds() {
     assert_eq!(stats.points + stats.nulls, 5 * ordered.num_rows() as u64);
 }
 
-/// The default stream and one with calibrated p-values (a histogram per series), records and refractory
-/// alarms (two queues per series).
+/// The default stream and one with every option: calibrated p-values (a histogram per series), records,
+/// rarity (frequency tables) and refractory alarms (three queues per series).
 fn stream_configs() -> [StreamConfig; 2] {
     let calibrated = StreamConfig {
         online: accountscope::anomaly::online::OnlineConfig {
             calibrate: true,
             records: true,
+            rarity: Some(0.01),
             refractory: 7,
             ..accountscope::anomaly::online::OnlineConfig::default()
         },
@@ -167,7 +171,7 @@ fn snapshot_and_restore_continue_exactly() {
     let ordered = by_day();
     let half = ordered.num_rows() / 2;
     for config in stream_configs() {
-        let records = config.online.records;
+        let (records, rarity) = (config.online.records, config.online.rarity.is_some());
         let mut whole = StreamDetector::new(config.clone()).unwrap();
         let all = run(&mut whole, &ordered, 7_000);
 
@@ -182,6 +186,7 @@ fn snapshot_and_restore_continue_exactly() {
         assert_eq!(concat(&all), concat(&events));
         let kinds = concat(&all).column_by_name("kind").unwrap().as_string::<i32>().clone();
         assert_eq!(kinds.iter().any(|k| k == Some("record")), records, "records are reported when asked for");
+        assert_eq!(kinds.iter().any(|k| k == Some("rare")), rarity, "so are rare windows");
         assert_eq!(whole.snapshot().unwrap(), restored.snapshot().unwrap());
 
         // A damaged snapshot is an error, not a wrong detector.

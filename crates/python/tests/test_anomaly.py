@@ -73,9 +73,11 @@ def test_calibrated_stream_events_carry_p_values(demo: acs.Demo) -> None:
     assert events.loc[events["kind"] == "missing", "p_value"].isna().all()
 
 
-def test_stream_records_are_the_values_beyond_every_earlier_one(demo: acs.Demo) -> None:
+def test_stream_records_and_rare_windows(demo: acs.Demo) -> None:
     usage = demo.table("usage").to_pyarrow().sort_by([("date", "ascending"), ("account_id", "ascending")])
-    events = acs.anomaly.StreamDetector(online={"records": True}).process(usage).to_pandas()
+    events = acs.anomaly.StreamDetector(online={"records": True, "rarity": 0.01}).process(usage).to_pandas()
+    rare = events[events["kind"] == "rare"]
+    assert len(rare) > 0 and (rare["p_value"] <= 0.01).all() and (rare["strength"] > 0).all()
     got = events[events["kind"] == "record"]
     # Brute force: without refractory alarms every value after the 28 warm-up points that lies above the
     # series' highest or below its lowest earlier value is a record.

@@ -346,6 +346,11 @@ fn describe(metric: &str, e: &Event) -> String {
             if f.observed > f.expected { "highest was" } else { "lowest was" },
             number(f.expected)
         ),
+        Kind::Rare => format!(
+            "{metric} {} where it has rarely been at this point of its season (typical {})",
+            number(f.observed),
+            number(f.expected)
+        ),
     }
 }
 

@@ -8,7 +8,8 @@
 //! - [`detect`] runs them over a long table (one series per account and metric), combines the detectors'
 //!   findings per metric ([`ensemble`]) and groups the metrics of one account that moved together into
 //!   incidents with a readable explanation.
-//! - [`stream`]: the same questions asked one point at a time, with bounded state per series and a
+//! - [`stream`]: the same questions asked one point at a time ([`online`]; optionally with records and
+//!   [`rarity`], values rare for their point of the season), with bounded state per series and a
 //!   snapshot that restores exactly.
 //! - [`peer`]: accounts unlike their segment peers (isolation forest, robust distance).
 //! - [`nab`]: the Numenta Anomaly Benchmark's scoring, to measure the streaming detector honestly.
@@ -21,6 +22,7 @@ pub mod evaluate;
 pub mod nab;
 pub mod online;
 pub mod peer;
+pub mod rarity;
 pub mod shifts;
 pub mod stream;
 
@@ -58,6 +60,9 @@ pub enum Kind {
     /// A value beyond every earlier value of the series, above its highest or below its lowest (the
     /// online detector with `records`; direction from the sign of the change).
     Record,
+    /// The last few values sit where the series has rarely been at this point of its season (the online
+    /// detector with `rarity`).
+    Rare,
 }
 
 impl Kind {
@@ -71,6 +76,7 @@ impl Kind {
             Kind::LevelShift => "level_shift",
             Kind::VolatilityShift => "volatility_shift",
             Kind::Record => "record",
+            Kind::Rare => "rare",
         }
     }
 
@@ -80,8 +86,8 @@ impl Kind {
             Kind::Spike => "up",
             Kind::Drop => "down",
             Kind::Missing | Kind::Flatline => "none",
-            Kind::LevelShift | Kind::VolatilityShift | Kind::Record if change > 0.0 => "up",
-            Kind::LevelShift | Kind::VolatilityShift | Kind::Record if change < 0.0 => "down",
+            Kind::LevelShift | Kind::VolatilityShift | Kind::Record | Kind::Rare if change > 0.0 => "up",
+            Kind::LevelShift | Kind::VolatilityShift | Kind::Record | Kind::Rare if change < 0.0 => "down",
             _ => "none",
         }
     }

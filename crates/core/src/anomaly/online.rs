@@ -35,6 +35,10 @@
 //! O(1) state. The spatial novelty of HTM (Ahmad et al. 2017, "Unsupervised real-time anomaly detection
 //! for streaming data") rests on the same idea. Records are refractory on their own: a run of ever higher
 //! values is one alarm unless a later record goes further past the range than an earlier one did.
+//!
+//! Optionally (`rarity`, a p-value), the last few values are judged by how often the series has been in
+//! their range at their point of the season ([`super::rarity`]), and a window whose conformal p-value is
+//! at or below the option is a `Rare` event (refractory on its own queue, by −ln p).
 
 use std::collections::VecDeque;
 
@@ -42,6 +46,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Kind;
 use super::baseline::{negative_binomial_size, negative_binomial_z};
+use super::rarity::Rarity;
 use crate::error::{Error, Result};
 
 /// Settings of the online detector.
@@ -76,6 +81,10 @@ pub struct OnlineConfig {
     /// Report a value above the series' highest or below its lowest earlier value as a `Record` event
     /// (after warm-up; refractory like the other events, on its own queue).
     pub records: bool,
+    /// Report the last few values as a `Rare` event when, for their point of the season, their
+    /// frequency-based p-value ([`super::rarity`]) is at or below this (None: off). Keeps the warm-up
+    /// points until their range is known, then a fixed table per series.
+    pub rarity: Option<f64>,
 }
 
 /// Counters of the |z| histogram of a calibrated series: |z| < 1, then bins 5% wide up to 1.05^188 ≈
@@ -98,6 +107,7 @@ impl Default for OnlineConfig {
             refractory: 0,
             calibrate: false,
             records: false,
+            rarity: None,
         }
     }
 }
@@ -129,6 +139,11 @@ impl OnlineConfig {
                 format!("must be a finite number >= 0, got {}", self.min_relative_change),
             ));
         }
+        if let Some(p) = self.rarity
+            && !(p > 0.0 && p <= 1.0)
+        {
+            return Err(Error::config("anomaly.online.rarity", format!("must be a p-value in (0, 1], got {p}")));
+        }
         if self.max_run == 0 {
             return Err(Error::config("anomaly.online.max_run", "must be at least 1, got 0"));
         }
@@ -151,7 +166,8 @@ pub struct OnlineEvent {
     /// Observed value at `start`; NaN for missing data.
     pub observed: f64,
     /// |z| / threshold at `start`; missing steps for a gap; for a record, how far past the earlier
-    /// extreme (`expected`) the value went, in widths of the earlier range.
+    /// extreme (`expected`) the value went, in widths of the earlier range; for a rare window, its mean
+    /// surprise in nats (`expected` is then the typical value of the point's slot).
     pub strength: f64,
     /// With `calibrate`, for a spike or drop: (1 + earlier points with |z| in the event's histogram bin
     /// or above) / (1 + earlier points) — a conformal p-value (Vovk, Gammerman & Shafer 2005; Laxhammar
@@ -187,11 +203,14 @@ pub struct OnlineState {
     open: bool,
     /// Events opened in the last `refractory` steps: (step, strength), strengths decreasing.
     recent: VecDeque<(i64, f64)>,
-    /// Lowest and highest value so far (NaN before the first point).
+    /// Lowest and highest value so far (+∞ and −∞ before the first point, so states compare equal).
     low: f64,
     high: f64,
     /// Records of the last `refractory` steps, as `recent`.
     recent_records: VecDeque<(i64, f64)>,
+    /// With `rarity`: the frequency tables, and the rare windows of the last `refractory` steps by −ln p.
+    rarity: Option<Rarity>,
+    recent_rare: VecDeque<(i64, f64)>,
     /// With `calibrate`: the |z| histogram of the points scored so far ([`TAIL_BINS`] counters), else empty.
     tail: Vec<u32>,
 }
@@ -210,9 +229,11 @@ impl OnlineState {
             run: 0,
             open: false,
             recent: VecDeque::new(),
-            low: f64::NAN,
-            high: f64::NAN,
+            low: f64::INFINITY,
+            high: f64::NEG_INFINITY,
             recent_records: VecDeque::new(),
+            rarity: config.rarity.map(|_| Rarity::new(config.period)),
+            recent_rare: VecDeque::new(),
             tail: if config.calibrate { vec![0; TAIL_BINS] } else { Vec::new() },
         }
     }
@@ -266,8 +287,24 @@ impl OnlineState {
         let y = if self.counts { super::ln_1p(x) } else { x };
         let k = t.rem_euclid(config.period as i64) as usize;
         self.seen += 1;
+        let warm = self.seen as usize > config.warmup;
         if config.records {
-            self.record(t, x, config, events);
+            self.record(t, x, warm, config, events);
+        }
+        if let (Some(alpha), Some(rarity)) = (config.rarity, self.rarity.as_mut())
+            && let Some(rare) = rarity.update(t, x, config.period, warm)
+            && rare.p_value <= alpha
+            && not_refractory(&mut self.recent_rare, t, -rare.p_value.ln(), config.refractory)
+        {
+            events.push(OnlineEvent {
+                kind: Kind::Rare,
+                start: t,
+                end: t,
+                expected: rare.typical,
+                observed: x,
+                strength: rare.surprise,
+                p_value: Some(rare.p_value),
+            });
         }
         if self.level.is_nan() {
             self.level = y;
@@ -294,7 +331,6 @@ impl OnlineState {
             }
         }
         let change = (x - expected) / expected.abs().max(1.0);
-        let warm = self.seen as usize > config.warmup;
         let unusual = warm && z.abs() >= config.threshold && change.abs() >= config.min_relative_change;
         if unusual {
             self.run += 1;
@@ -347,8 +383,8 @@ impl OnlineState {
 
     /// Reports `x` at `t` if it lies beyond the range of the earlier values (after warm-up), then widens
     /// the range to take it.
-    fn record(&mut self, t: i64, x: f64, config: &OnlineConfig, events: &mut Vec<OnlineEvent>) {
-        if self.low.is_nan() {
+    fn record(&mut self, t: i64, x: f64, warm: bool, config: &OnlineConfig, events: &mut Vec<OnlineEvent>) {
+        if self.low > self.high {
             (self.low, self.high) = (x, x);
             return;
         }
@@ -360,7 +396,7 @@ impl OnlineState {
             None
         };
         if let Some(extreme) = past
-            && self.seen as usize > config.warmup
+            && warm
         {
             // A range of width zero (a constant series so far) counts as the smallest positive width at its
             // magnitude, so any change is a very strong record and the strength stays finite.

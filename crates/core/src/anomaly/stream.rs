@@ -89,7 +89,7 @@ struct Saved {
 }
 
 const MAGIC: &[u8; 4] = b"ASSD";
-const VERSION: u32 = 4;
+const VERSION: u32 = 5;
 
 /// The streaming detector; see the module documentation.
 #[derive(Debug, Clone, PartialEq)]
