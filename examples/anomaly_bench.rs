@@ -1,7 +1,8 @@
 //! Anomaly detection on the demo portfolio: the batch pass timed and scored against the generator's
 //! planted anomalies (event-level precision and recall), and with `--stream` the streaming detector's
 //! throughput (usage in day order, 50,000-row batches, one thread) and its recall of the same labels.
-//! `cargo run --release --example anomaly_bench -- --demo 10000 [--stream]`.
+//! `cargo run --release --example anomaly_bench -- --demo 10000 [--stream [--online '{"records": true}']]`
+//! (`--online`: the stream's `OnlineConfig` as JSON).
 
 use std::time::Instant;
 
@@ -81,6 +82,13 @@ fn run() -> Result<()> {
 
 fn stream(usage: &accountscope::Table, truth: &accountscope::Table, repeats: usize) -> Result<()> {
     use accountscope::anomaly::{StreamConfig, StreamDetector};
+    let online = match cli::arg("--online") {
+        Some(json) => {
+            serde_json::from_str(&json).map_err(|e| accountscope::Error::config("--online", e.to_string()))?
+        }
+        None => accountscope::anomaly::OnlineConfig::default(),
+    };
+    let config = StreamConfig { online, ..StreamConfig::default() };
     use arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
     let u = usage.concat()?;
     let columns: Vec<SortColumn> = ["date", "account_id"]
@@ -91,7 +99,7 @@ fn stream(usage: &accountscope::Table, truth: &accountscope::Table, repeats: usi
     let chunk = 50_000;
     let (mut times, mut events) = (Vec::new(), Vec::new());
     for _ in 0..repeats {
-        let mut detector = StreamDetector::new(StreamConfig::default())?;
+        let mut detector = StreamDetector::new(config.clone())?;
         events.clear();
         let clock = Instant::now();
         for start in (0..ordered.num_rows()).step_by(chunk) {

@@ -291,20 +291,8 @@ impl OnlineState {
         if config.records {
             self.record(t, x, warm, config, events);
         }
-        if let (Some(alpha), Some(rarity)) = (config.rarity, self.rarity.as_mut())
-            && let Some(rare) = rarity.update(t, x, config.period, warm)
-            && rare.p_value <= alpha
-            && not_refractory(&mut self.recent_rare, t, -rare.p_value.ln(), config.refractory)
-        {
-            events.push(OnlineEvent {
-                kind: Kind::Rare,
-                start: t,
-                end: t,
-                expected: rare.typical,
-                observed: x,
-                strength: rare.surprise,
-                p_value: Some(rare.p_value),
-            });
+        if let Some(alpha) = config.rarity {
+            self.rare(t, x, warm, alpha, config, events);
         }
         if self.level.is_nan() {
             self.level = y;
@@ -415,6 +403,26 @@ impl OnlineState {
             }
         }
         (self.low, self.high) = (self.low.min(x), self.high.max(x));
+    }
+
+    /// Updates the frequency tables with `x` at `t` and reports the window ending there if its p-value is at
+    /// or below `alpha`.
+    fn rare(&mut self, t: i64, x: f64, warm: bool, alpha: f64, config: &OnlineConfig, events: &mut Vec<OnlineEvent>) {
+        let Some(rarity) = self.rarity.as_mut() else { return };
+        if let Some(rare) = rarity.update(t, x, config.period, warm)
+            && rare.p_value <= alpha
+            && not_refractory(&mut self.recent_rare, t, -rare.p_value.ln(), config.refractory)
+        {
+            events.push(OnlineEvent {
+                kind: Kind::Rare,
+                start: t,
+                end: t,
+                expected: rare.typical,
+                observed: x,
+                strength: rare.surprise,
+                p_value: Some(rare.p_value),
+            });
+        }
     }
 
     fn original(&self, x: f64) -> f64 {
