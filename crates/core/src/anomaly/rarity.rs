@@ -107,12 +107,10 @@ impl Rarity {
         (self.high - self.low).max(f64::EPSILON * self.high.abs().max(1.0))
     }
 
-    fn count(&mut self, t: i64, x: f64, period: usize) -> (usize, usize) {
-        let (slot, bucket) = (self.slot(t, period), self.bucket(x));
+    fn count(&mut self, slot: usize, bucket: usize) {
         let cell = &mut self.counts[slot * KINDS + bucket];
         *cell = cell.saturating_add(1);
         self.totals[slot] = self.totals[slot].saturating_add(1);
-        (slot, bucket)
     }
 
     /// Takes the point (`t`, `x`). While `warm` is false the point is only kept; the first warm point sets
@@ -129,13 +127,13 @@ impl Rarity {
             let first = pending.first().map_or(x, |(_, v)| *v);
             (self.low, self.high) = pending.iter().fold((first, first), |(l, h), (_, v)| (l.min(*v), h.max(*v)));
             for (u, v) in pending {
-                self.count(u, v, period);
+                self.count(self.slot(u, period), self.bucket(v));
             }
         }
         let (slot, bucket) = (self.slot(t, period), self.bucket(x));
         let seen = f64::from(self.counts[slot * KINDS + bucket]);
         let surprise = -((seen + 0.5) / (f64::from(self.totals[slot]) + 0.5 * KINDS as f64)).ln();
-        self.count(t, x, period);
+        self.count(slot, bucket);
         self.window[self.next] = surprise;
         self.next = (self.next + 1) % WINDOW;
         self.filled = (self.filled + 1).min(WINDOW);
