@@ -189,8 +189,10 @@ pub enum Step {
     },
 }
 
-/// The state of one series. Plain data, so a snapshot is exact.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The state of one series. Plain data, so a snapshot is exact. Two states are equal when their encodings
+/// are (every float compared by its bits), so a state with a level or scale not yet known (NaN) equals its
+/// restored copy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OnlineState {
     last: Option<i64>,
     seen: u64,
@@ -213,6 +215,13 @@ pub struct OnlineState {
     recent_rare: VecDeque<(i64, f64)>,
     /// With `calibrate`: the |z| histogram of the points scored so far ([`TAIL_BINS`] counters), else empty.
     tail: Vec<u32>,
+}
+
+impl PartialEq for OnlineState {
+    fn eq(&self, other: &Self) -> bool {
+        let bytes = |s: &Self| postcard::to_allocvec(s).ok();
+        bytes(self).is_some_and(|a| Some(a) == bytes(other))
+    }
 }
 
 impl OnlineState {
@@ -468,6 +477,10 @@ mod tests {
         let kinds: Vec<(Kind, i64, i64)> = events.iter().map(|e| (e.kind, e.start, e.end)).collect();
         assert_eq!(kinds, [(Kind::Spike, 60, 60), (Kind::Missing, 90, 92)], "{events:?}");
         assert_eq!(state.update(10, 1.0, &config, &mut events), Step::Late);
+        // A state whose level or scales are not known yet (NaN) still equals its copy.
+        let mut young = OnlineState::new(&config);
+        young.update(0, 5.0, &config, &mut events);
+        assert!(young.abs_error[0].is_nan() && young == young.clone() && young != state);
     }
 
     #[test]
