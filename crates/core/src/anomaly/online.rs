@@ -169,9 +169,10 @@ pub struct OnlineEvent {
     /// extreme (`expected`) the value went, in widths of the earlier range; for a rare window, its mean
     /// surprise in nats (`expected` is then the typical value of the point's slot).
     pub strength: f64,
-    /// With `calibrate`, for a spike or drop: (1 + earlier points with |z| in the event's histogram bin
-    /// or above) / (1 + earlier points) — a conformal p-value (Vovk, Gammerman & Shafer 2005; Laxhammar
-    /// & Falkman 2010), conservative by up to one 5% bin. Comparable across series, where |z| is not.
+    /// For a rare window, its p-value ([`super::rarity::Rare`]); with `calibrate`, for a spike or drop:
+    /// (1 + earlier points with |z| in the event's histogram bin or above) / (1 + earlier points) — a
+    /// conformal p-value (Vovk, Gammerman & Shafer 2005; Laxhammar & Falkman 2010), conservative by up to
+    /// one 5% bin. Comparable across series, where |z| is not.
     pub p_value: Option<f64>,
 }
 

@@ -191,8 +191,8 @@ impl StreamDetector {
     }
 
     /// The event table of no events: id columns (text), `metric`, `kind`, `start`, `end`, `detected`
-    /// (the day of the point that revealed it), `expected`, `observed`, `strength`, `p_value` (with
-    /// `online.calibrate`, else null), `severity`.
+    /// (the day of the point that revealed it), `expected`, `observed`, `strength`, `p_value` (spikes
+    /// and drops with `online.calibrate`, rare windows always, else null), `severity`.
     pub fn empty_events(&self) -> Result<Table> {
         self.events_table(&[])
     }
