@@ -20,7 +20,8 @@
 use accountscope::Result;
 use accountscope::anomaly::Kind;
 use accountscope::anomaly::nab::{NabSeries, PROFILES, normalize, read_corpus, score};
-use accountscope::anomaly::online::{OnlineConfig, OnlineEvent, OnlineState};
+use accountscope::anomaly::online::{OnlineConfig, OnlineEvent};
+use accountscope::anomaly::steps;
 
 /// The score of a record per width of the earlier range it went past (`--record-weight` replaces it): a
 /// record 0.5% of the range past the old extreme scores as a spike with p = e^−5. One constant for the
@@ -54,13 +55,13 @@ fn run() -> Result<()> {
         },
     };
     let files = read_corpus(&root)?;
-    let series: Vec<NabSeries> = files
+    let series = files
         .iter()
-        .map(|f| {
+        .map(|f| -> Result<NabSeries> {
             let n = f.values.len();
-            let mut steps: Vec<i64> = f.timestamps.windows(2).map(|w| w[1] - w[0]).collect();
-            steps.sort_unstable();
-            let step = steps.get(steps.len() / 2).copied().unwrap_or(86_400).max(1);
+            let mut intervals: Vec<i64> = f.timestamps.windows(2).map(|w| w[1] - w[0]).collect();
+            intervals.sort_unstable();
+            let step = intervals.get(intervals.len() / 2).copied().unwrap_or(86_400).max(1);
             let per_day = (86_400 / step).max(1) as usize;
             let days = (f.timestamps.last().unwrap_or(&0) - f.timestamps.first().unwrap_or(&0)) / 86_400;
             let config = OnlineConfig {
@@ -69,21 +70,15 @@ fn run() -> Result<()> {
                 refractory: per_day,
                 ..base.clone()
             };
-            let mut state = OnlineState::new(&config);
-            let mut events = Vec::new();
-            let scores = f
-                .values
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    events.clear();
-                    state.update(i as i64, *v, &config, &mut events);
-                    events.iter().map(|e| score_of(e, record_weight)).fold(0.0, f64::max)
-                })
-                .collect();
-            NabSeries { name: f.name.clone(), scores, windows: f.windows.clone() }
+            // Each event scores at the step that opened it (NAB's files have no gaps).
+            let mut scores = vec![0.0; n];
+            for e in steps::events(&f.values, &config)? {
+                let at = &mut scores[e.start as usize];
+                *at = score_of(&e, record_weight).max(*at);
+            }
+            Ok(NabSeries { name: f.name.clone(), scores, windows: f.windows.clone() })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     if let Some(dir) = cli::arg("--dump") {
         dump(&dir, &series)?;
     }

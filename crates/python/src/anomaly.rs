@@ -1,6 +1,7 @@
-//! Anomaly detection for Python: the batch pass, the streaming detector (picklable), peer outliers and
-//! NAB scoring. Configurations arrive as JSON of the core's serde structs.
+//! Anomaly detection for Python: the batch pass, the streaming detector (picklable), the online detector
+//! over one plain series, peer outliers and NAB scoring. Configurations arrive as JSON of the core's serde structs.
 
+use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use pyo3_arrow::input::AnyRecordBatch;
@@ -89,6 +90,17 @@ pub(crate) fn nab_score(series: Vec<PySeries>, profile: &str) -> PyResult<(f64, 
         .collect();
     let s = accountscope::anomaly::nab::score(&series, profile);
     Ok((s.threshold, s.raw, s.normalized))
+}
+
+/// Events of the online detector over one float64 series of equally spaced steps (NaN: no value at that
+/// step), from a JSON `OnlineConfig`: kind, start, end (steps), expected, observed, strength, p_value.
+#[pyfunction]
+#[pyo3(signature = (values, config_json="{}"))]
+pub(crate) fn online_events(py: Python<'_>, values: PyReadonlyArray1<'_, f64>, config_json: &str) -> PyResult<Table> {
+    use accountscope::anomaly::steps;
+    let config: accountscope::anomaly::OnlineConfig = config(config_json, "online")?;
+    let values = crate::trend::series(&values)?;
+    py.detach(|| steps::events(&values, &config).and_then(|e| steps::events_table(&e))).py().map(Table::new)
 }
 
 /// The streaming detector: `process(batch)` returns the events each batch causes; `snapshot()` /

@@ -57,6 +57,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(anomaly::peer_outliers, m)?)?;
     m.add_function(wrap_pyfunction!(anomaly::recent_features, m)?)?;
     m.add_function(wrap_pyfunction!(anomaly::nab_score, m)?)?;
+    m.add_function(wrap_pyfunction!(anomaly::online_events, m)?)?;
     m.add_class::<anomaly::StreamDetector>()?;
     m.add_function(wrap_pyfunction!(predict::build_features, m)?)?;
     m.add_function(wrap_pyfunction!(predict::known_at, m)?)?;

@@ -92,7 +92,7 @@ pub(crate) fn resample(py: Python<'_>, data: AnyRecordBatch, config_json: &str) 
 type Components<'py> =
     (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
 
-fn series(y: &PyReadonlyArray1<'_, f64>) -> PyResult<Vec<f64>> {
+pub(crate) fn series(y: &PyReadonlyArray1<'_, f64>) -> PyResult<Vec<f64>> {
     if !y.is_contiguous() {
         return Err(crate::errors::to_py(accountscope::Error::invalid("y", "the numpy array must be contiguous")));
     }

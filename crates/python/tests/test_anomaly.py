@@ -7,6 +7,7 @@ import math
 import pickle
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -97,6 +98,27 @@ def test_stream_records_and_rare_windows(demo: acs.Demo) -> None:
     assert set(keys) == set(want)
     assert got["expected"].tolist() == [want[k][0] for k in keys]
     assert got["strength"].to_numpy() == pytest.approx([want[k][1] for k in keys], rel=1e-12)
+
+
+def test_online_events_of_a_plain_series_equal_the_stream_s(demo: acs.Demo) -> None:
+    usage = demo.table("usage").to_pandas()
+    account = usage.groupby("account_id").size().idxmax()  # the longest series
+    rows = usage[usage["account_id"] == account].sort_values("date")
+    online = {"records": True, "rarity": 0.05, "refractory": 7}
+    streamed = acs.anomaly.StreamDetector(online=online).process(pa.Table.from_pandas(rows)).to_pandas()
+    streamed = streamed[streamed["metric"] == "active_users"].reset_index(drop=True)
+    # The same metric as a plain series, one step a day from the first (NaN on days without a row).
+    days = pd.date_range(rows["date"].min(), rows["date"].max(), freq="D")
+    values = rows.set_index(pd.to_datetime(rows["date"]))["active_users"].astype(float).reindex(days)
+    plain = acs.anomaly.online_events(values.to_numpy(), **online).to_pandas()
+    assert len(plain) == len(streamed) > 0
+    assert set(plain["kind"]) >= {"record", "rare"}
+    first = pd.Timestamp(rows["date"].min())
+    assert [first + pd.Timedelta(days=int(s)) for s in plain["start"]] == list(pd.to_datetime(streamed["start"]))
+    for column in ["kind", "expected", "observed", "strength", "p_value"]:
+        assert plain[column].equals(streamed[column]), column
+    with pytest.raises(acs.ConfigError, match="anomaly.online.rarity"):
+        acs.anomaly.online_events(values.to_numpy(), rarity=2.0)
 
 
 def test_isolation_forest_agrees_with_scikit_learn() -> None:

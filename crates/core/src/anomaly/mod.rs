@@ -10,7 +10,7 @@
 //!   incidents with a readable explanation.
 //! - [`stream`]: the same questions asked one point at a time ([`online`]; optionally with records and
 //!   [`rarity`], values rare for their point of the season), with bounded state per series and a
-//!   snapshot that restores exactly.
+//!   snapshot that restores exactly; [`steps`] runs it over one plain series of any frequency.
 //! - [`peer`]: accounts unlike their segment peers (isolation forest, robust distance).
 //! - [`nab`]: the Numenta Anomaly Benchmark's scoring, to measure the streaming detector honestly.
 
@@ -24,6 +24,7 @@ pub mod online;
 pub mod peer;
 pub mod rarity;
 pub mod shifts;
+pub mod steps;
 pub mod stream;
 
 pub use baseline::{BaselineConfig, Prepared};
@@ -221,6 +222,23 @@ pub(crate) fn total_order_key(v: f64) -> i64 {
 /// The value of a [`total_order_key`] (the flip is its own inverse).
 pub(crate) fn from_total_order_key(k: i64) -> f64 {
     f64::from_bits(total_order_key(f64::from_bits(k as u64)) as u64)
+}
+
+/// Test series: `days` days of `per_day` steps, a daily square wave (80 through the middle half of each
+/// day, 20 otherwise) plus normal noise (sd 2), seeded; on `flat_day` the plateau never comes.
+#[cfg(test)]
+pub(crate) fn square_wave(per_day: usize, days: usize, flat_day: usize, seed: u64) -> Vec<f64> {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Normal};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let noise = Normal::new(0.0, 2.0).expect("valid normal");
+    (0..per_day * days)
+        .map(|t| {
+            let high = (per_day / 3..per_day * 5 / 6).contains(&(t % per_day)) && t / per_day != flat_day;
+            let level = if high { 80.0 } else { 20.0 };
+            level + noise.sample(&mut rng)
+        })
+        .collect()
 }
 
 /// Test series: a weekly pattern (weekdays 100, weekends 30) times log-normal noise (sd 0.1), seeded.

@@ -207,17 +207,7 @@ mod tests {
     fn scores_match_the_definition_and_a_missing_plateau_is_rare() {
         // A daily square wave of 24 steps (high from step 8 to 19), small noise; on day 12 the plateau
         // stays low, inside the range the series always passes through.
-        use rand::SeedableRng;
-        use rand_distr::{Distribution, Normal};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let noise = Normal::new(0.0, 2.0).expect("valid normal");
-        let values: Vec<f64> = (0..24 * 16)
-            .map(|t| {
-                let high = (8..20).contains(&(t % 24)) && t / 24 != 12;
-                let level = if high { 80.0 } else { 20.0 };
-                level + noise.sample(&mut rng)
-            })
-            .collect();
+        let values = crate::anomaly::square_wave(24, 16, 12, 3);
         let (period, warmup) = (24, 24 * 3);
         let mut state = Rarity::new(period);
         let got: Vec<Option<Rare>> =

@@ -110,6 +110,7 @@ def recent_features(usage: Any, attributes: Any | None = None, config_json: str 
 def nab_score(
     series: list[tuple[str, list[float], list[tuple[int, int]]]], profile: str
 ) -> tuple[float, list[float], float]: ...
+def online_events(values: numpy.ndarray[Any, numpy.dtype[numpy.float64]], config_json: str = "{}") -> Table: ...
 @final
 class StreamDetector:
     """Streaming anomaly detector with exact snapshots."""

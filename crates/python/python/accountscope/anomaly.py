@@ -1,9 +1,10 @@
 """Anomaly detection (``accountscope::anomaly``): the batch pass over daily usage, a streaming detector
 with exact snapshots, peer-group outliers and the Numenta Anomaly Benchmark's scoring.
 
-Tables go in as any Arrow object and come out as :class:`~accountscope.Table`. Keyword arguments are the
-Rust configuration fields, with the same names and defaults (``AnomalyConfig``, ``StreamConfig``,
-``PeerConfig``, ``RecentConfig``).
+Tables go in as any Arrow object and come out as :class:`~accountscope.Table`; ``online_events`` takes one
+plain series (numpy or any sequence of floats) of any frequency. Keyword arguments are the Rust
+configuration fields, with the same names and defaults (``AnomalyConfig``, ``StreamConfig``,
+``OnlineConfig``, ``PeerConfig``, ``RecentConfig``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import datetime as _dt
 import json
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+import numpy as np
 
 from . import _native
 from ._progress import Progress, reporter
@@ -116,6 +119,16 @@ class StreamDetector:
 
     def __reduce__(self) -> tuple[Any, tuple[bytes]]:
         return (StreamDetector.from_snapshot, (self.snapshot(),))
+
+
+def online_events(values: Any, **config: Any) -> Table:
+    """The online detector over one series of equally spaced steps of any frequency (step i is
+    ``values[i]``; NaN: no value, so a run of them is a gap). ``config`` takes the ``OnlineConfig`` fields
+    (``period``, ``warmup``, ``counts``, ``threshold``, ``refractory``, ``calibrate``, ``records``,
+    ``rarity``, ...). Returns its events in the order reported: ``kind``, ``start``, ``end`` (steps),
+    ``expected``, ``observed``, ``strength``, ``p_value``."""
+    series = np.ascontiguousarray(np.asarray(values, dtype=np.float64).reshape(-1))
+    return _native.online_events(series, _json(config))
 
 
 def recent_features(usage: Any, attributes: Any | None = None, **config: Any) -> Table:
