@@ -14,8 +14,9 @@
 //! range. So an anomaly is reported once, not on every point it lasts, and one cut-off, chosen by NAB's
 //! optimiser per profile, means the same in every file, where a |z| does not.
 //!
-//! `--record-weight` replaces [`RECORD_WEIGHT`]; `--per-file` adds each file's windows, detections and raw score under each profile; `--dump DIR` writes
-//! each file's anomaly scores to `DIR/<category>__<file>` (one per line) for analysis elsewhere.
+//! `--record-weight` replaces [`RECORD_WEIGHT`]; `--per-file` adds each file's windows, detections and
+//! raw score under each profile; `--dump DIR` writes each file's anomaly scores to
+//! `DIR/<category>__<file>` (one per line) for analysis elsewhere.
 
 use accountscope::Result;
 use accountscope::anomaly::Kind;
