@@ -270,11 +270,13 @@ impl Prepared {
         // The count model: φ, and θ from φ at the median expected value of the observed days.
         let count_model = (config.counts && points.v.iter().all(|v| *v >= 0.0)).then(|| {
             use crate::trend::significance::median;
-            let mut mu: Vec<f64> = Vec::with_capacity(n);
-            mu.extend((0..n).filter(|&i| !observed[i].is_nan()).map(|i| expected[i].max(0.5)));
-            let mut pearson: Vec<f64> = Vec::with_capacity(mu.len());
-            let observed_days = (0..n).filter(|&i| !observed[i].is_nan());
-            pearson.extend(observed_days.zip(&mu).map(|(i, mu)| (observed[i] - mu).powi(2) / mu));
+            let (mut mu, mut pearson): (Vec<f64>, Vec<f64>) = (0..n)
+                .filter(|&i| !observed[i].is_nan())
+                .map(|i| {
+                    let mu = expected[i].max(0.5);
+                    (mu, (observed[i] - mu).powi(2) / mu)
+                })
+                .unzip();
             let phi = (median(&mut pearson) / 0.454_936_423_119_572_8).max(1.0);
             (phi, negative_binomial_size(phi, median(&mut mu)))
         });

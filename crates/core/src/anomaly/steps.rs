@@ -6,14 +6,10 @@
 //! Step i is the i-th value; a NaN is a step without a value, so a run of them is a gap, reported as a
 //! `missing` event when the series resumes (the policy of [`super::online`]).
 
-use std::sync::Arc;
-
-use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
-
 use super::online::{OnlineConfig, OnlineEvent, OnlineState};
 use crate::error::Result;
 use crate::table::Table;
+use crate::trend::series::{float_column, int_column, text_column, to_table};
 
 /// Runs a fresh detector over `values` (step i = `values[i]`) and returns its events in the order they
 /// were reported. The configuration is validated first.
@@ -27,29 +23,19 @@ pub fn events(values: &[f64], config: &OnlineConfig) -> Result<Vec<OnlineEvent>>
     Ok(out)
 }
 
-/// Events as a table: `kind`, `start`, `end` (steps), `expected`, `observed`, `strength`, `p_value`
-/// (null where the event has none).
+/// Events as a table, with the stream's columns ([`super::stream`]) less the ids and dates: `kind`,
+/// `start`, `end` (steps), `expected`, `observed` (null for missing data), `strength`, `p_value` (null where
+/// the event has none).
 pub fn events_table(events: &[OnlineEvent]) -> Result<Table> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("kind", DataType::Utf8, false),
-        Field::new("start", DataType::Int64, false),
-        Field::new("end", DataType::Int64, false),
-        Field::new("expected", DataType::Float64, false),
-        Field::new("observed", DataType::Float64, false),
-        Field::new("strength", DataType::Float64, false),
-        Field::new("p_value", DataType::Float64, true),
-    ]));
-    let floats = |f: fn(&OnlineEvent) -> f64| Arc::new(events.iter().map(f).collect::<Float64Array>()) as ArrayRef;
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(events.iter().map(|e| Some(e.kind.name())).collect::<StringArray>()),
-        Arc::new(events.iter().map(|e| e.start).collect::<Int64Array>()),
-        Arc::new(events.iter().map(|e| e.end).collect::<Int64Array>()),
-        floats(|e| e.expected),
-        floats(|e| e.observed),
-        floats(|e| e.strength),
-        Arc::new(events.iter().map(|e| e.p_value).collect::<Float64Array>()),
-    ];
-    Table::try_new(schema.clone(), vec![RecordBatch::try_new(schema, columns)?])
+    to_table(vec![
+        text_column("kind", events.iter().map(|e| Some(e.kind.name()))),
+        int_column("start", events.iter().map(|e| e.start)),
+        int_column("end", events.iter().map(|e| e.end)),
+        float_column("expected", events.iter().map(|e| Some(e.expected))),
+        float_column("observed", events.iter().map(|e| Some(e.observed).filter(|v| !v.is_nan()))),
+        float_column("strength", events.iter().map(|e| Some(e.strength))),
+        float_column("p_value", events.iter().map(|e| e.p_value)),
+    ])
 }
 
 #[cfg(test)]
