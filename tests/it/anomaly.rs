@@ -48,9 +48,10 @@ fn planted_anomalies_are_found() {
         s.labels,
         s.detected
     );
-    // Below the goal of 0.9 each (docs/anomalies.md says why): these bounds guard what we reach.
+    // Recall is below the goal of 0.9 (docs/anomalies.md says why; precision reaches it on the
+    // whole demo): these bounds guard what we reach on this tenth of it (0.895 / 0.770).
     assert!(s.recall() >= 0.75, "recall {}", s.recall());
-    assert!(s.precision() >= 0.84, "precision {}", s.precision());
+    assert!(s.precision() >= 0.88, "precision {}", s.precision());
     // Every planted data gap is found: a dead feed is never missed.
     let gaps = Table::from_batch({
         let t = truth().concat().unwrap();

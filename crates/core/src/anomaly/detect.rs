@@ -149,7 +149,7 @@ pub struct AnomalyResult {
     /// (`Engine::segment_anomalies` sorts by severity).
     pub incidents: Table,
     /// One row per series: id columns, `metric`, `status` (`ok` or why it was not scored), `reason`,
-    /// `days`, `missing_days`, `events`, `small_events` (left out by `min_relative_change`).
+    /// `days`, `missing_days`, `events`, `small_events` (left out by `min_relative_change` or the warm-up).
     pub series: Table,
     /// With `point_scores`: id columns, `metric`, `date`, `observed`, `expected`, `z`, `score` (the
     /// largest score / threshold over the detectors); otherwise `None`.

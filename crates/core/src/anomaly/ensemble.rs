@@ -9,6 +9,11 @@
 //! 3. Spike, drop and level-shift events whose relative change |observed − expected| / max(|expected|, 1)
 //!    is below `min_relative_change` are left out (and counted): a 5% blip on a large, steady account can
 //!    be many standard deviations and still not worth anyone's time.
+//! 4. Spike and drop events that start in the first `warmup_days` of a series are left out (and counted):
+//!    until the baseline has seen three weekly cycles its seasonal part is a guess and its trend lags an
+//!    onboarding ramp, so a new account's first busy days read as spikes. Three cycles is what the
+//!    seasonality tests ask of a period for the same reason ([`crate::trend::SeasonalityConfig`]'s
+//!    `min_cycles`); the streaming detector's `warmup` plays the same part.
 
 use serde::{Deserialize, Serialize};
 
@@ -25,11 +30,13 @@ pub struct EnsembleConfig {
     pub min_relative_change: f64,
     /// Findings at most this many days apart are one event.
     pub merge_gap_days: usize,
+    /// Spikes and drops starting in the series' first this many days are left out (rule 4).
+    pub warmup_days: usize,
 }
 
 impl Default for EnsembleConfig {
     fn default() -> Self {
-        Self { min_votes: 2, min_relative_change: 0.5, merge_gap_days: 1 }
+        Self { min_votes: 2, min_relative_change: 0.5, merge_gap_days: 1, warmup_days: 21 }
     }
 }
 
@@ -66,7 +73,8 @@ impl Event {
     }
 }
 
-/// Events of one series from its detections (named, in run order) and how many were left out as too small.
+/// Events of one series from its detections (named, in run order) and how many were left out (too small
+/// or inside the warm-up).
 pub fn combine(detections: &[(&'static str, Detection)], config: &EnsembleConfig) -> (Vec<Event>, usize) {
     let mut all: Vec<(&'static str, &Finding)> =
         detections.iter().flat_map(|(name, d)| d.findings.iter().map(move |f| (*name, f))).collect();
@@ -94,7 +102,9 @@ pub fn combine(detections: &[(&'static str, Detection)], config: &EnsembleConfig
     let before = events.len();
     events.retain(|e| match e.finding.kind {
         Kind::Spike | Kind::Drop => {
-            e.detectors.len() >= config.min_votes && e.relative_change().abs() >= config.min_relative_change
+            e.detectors.len() >= config.min_votes
+                && e.relative_change().abs() >= config.min_relative_change
+                && e.finding.start >= config.warmup_days
         }
         Kind::LevelShift => e.relative_change().abs() >= config.min_relative_change,
         _ => true,
@@ -122,13 +132,18 @@ mod tests {
             scores: vec![],
             findings: vec![finding(6, 8, Kind::Spike, 5.0, 60.0), finding(30, 30, Kind::Spike, 9.0, 10.5)],
         };
-        let config = EnsembleConfig { min_votes: 1, min_relative_change: 0.3, ..EnsembleConfig::default() };
+        let config =
+            EnsembleConfig { min_votes: 1, min_relative_change: 0.3, warmup_days: 0, ..EnsembleConfig::default() };
         let (events, small) = combine(&[("a", a.clone()), ("b", b.clone())], &config);
         assert_eq!(small, 1, "the 5% change at 30 is too small");
         assert_eq!(events.len(), 2);
         assert_eq!((events[0].finding.start, events[0].finding.end, events[0].finding.observed), (5, 8, 60.0));
         assert_eq!(events[0].detectors, ["a", "b"]);
-        let (events, _) = combine(&[("a", a), ("b", b)], &EnsembleConfig { min_votes: 2, ..config });
+        let (events, _) = combine(&[("a", a.clone()), ("b", b.clone())], &EnsembleConfig { min_votes: 2, ..config });
         assert_eq!(events.len(), 1);
+        // A warm-up of 6 days leaves out the spike starting on day 5 but not the drop on day 20.
+        let (events, small) = combine(&[("a", a), ("b", b)], &EnsembleConfig { warmup_days: 6, ..config });
+        assert_eq!(small, 2);
+        assert_eq!(events.iter().map(|e| (e.finding.start, e.finding.kind)).collect::<Vec<_>>(), [(20, Kind::Drop)]);
     }
 }

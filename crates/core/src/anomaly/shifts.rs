@@ -309,7 +309,7 @@ impl Detector for Flatline {
             }
             let len = i - start + 1;
             if len >= self.min_run && o[start] != 0.0 {
-                let chance = n as f64 * p.powi(len as i32 - 1);
+                let chance = n as f64 * repeat_rate(o, start, i, p).powi(len as i32 - 1);
                 if chance < self.alpha {
                     let score = (self.alpha / chance).log10() + 1.0;
                     scores[start..=i].fill(score);
@@ -330,6 +330,23 @@ impl Detector for Flatline {
         findings.sort_by_key(|f| f.start);
         Detection { scores, findings }
     }
+}
+
+/// The chance that the value of the run `o[start..=end]` repeats from one day to the next, judged from
+/// the rest of the series (the run and the day it ends on left out): (repeats + 2·p) / (days followed by a
+/// value + 2) over the other days with that
+/// value, so a value the series never shows elsewhere gets the series' overall rate `p`, and a value it
+/// often sits at (all seats in use, a usage cap) gets its own, higher rate.
+fn repeat_rate(o: &[f64], start: usize, end: usize, p: f64) -> f64 {
+    let value = o[start];
+    let (mut pairs, mut equal) = (0usize, 0usize);
+    for (t, w) in o.windows(2).enumerate() {
+        if (t < start || t > end) && w[0] == value && !w[1].is_nan() {
+            pairs += 1;
+            equal += usize::from(w[1] == value);
+        }
+    }
+    (equal as f64 + 2.0 * p) / (pairs as f64 + 2.0)
 }
 
 #[cfg(test)]
@@ -379,6 +396,26 @@ mod tests {
         v[80..95].iter_mut().for_each(|x| *x = 42.0);
         let f = Flatline::default().detect(&prepared(&v)).findings;
         assert_eq!(f.iter().map(|f| (f.start, f.end, f.kind)).collect::<Vec<_>>(), [(80, 94, Kind::Flatline)]);
+    }
+
+    #[test]
+    fn a_value_the_series_often_sits_at_is_not_a_stuck_feed() {
+        // Four short stays at a cap of 95 (3 repeats in 4 days followed by a value each), then 8 days at it.
+        let mut v = noisy(140);
+        for start in [10, 30, 50, 70] {
+            v[start..start + 4].iter_mut().for_each(|x| *x = 95.0);
+        }
+        let mut capped = v.clone();
+        capped[100..108].iter_mut().for_each(|x| *x = 95.0);
+        // Overall: 12 + 7 repeats in 139 pairs; at 95, leaving the run out: 12 in 16.
+        let p = (19.0 + 1.0) / (139.0 + 2.0);
+        assert!((repeat_rate(&capped, 100, 107, p) - (12.0 + 2.0 * p) / 18.0).abs() < 1e-15);
+        assert!(Flatline::default().detect(&prepared(&capped)).findings.is_empty());
+        // The same run at a value seen nowhere else is improbable at the overall rate.
+        let mut stuck = v;
+        stuck[100..108].iter_mut().for_each(|x| *x = 42.0);
+        let f = Flatline::default().detect(&prepared(&stuck)).findings;
+        assert_eq!(f.iter().map(|f| (f.start, f.end, f.kind)).collect::<Vec<_>>(), [(100, 107, Kind::Flatline)]);
     }
 
     #[test]
