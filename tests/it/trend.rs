@@ -196,13 +196,15 @@ fn planted_declines_in_the_demo_are_found() {
 /// The demo plants weekly seasonality in every industry but Media and a yearly pattern in Education
 /// (summer dip) and Retail (Q4 peak): `seasonality` must find each where it is and not where it is not.
 ///
-/// Measured on this portfolio: weekly found in 99.7% of the series that have it and 0% of the others;
-/// the summer dip in 100%; yearly found in 3.4% of the series without a yearly pattern. The Q4 peak
-/// (+45% for six weeks under month-to-month wandering of about 10%) is found in 94.1% of the 51 Retail
-/// series where at least half of it reaches the data (`truth_accounts.yearly_realised` >= 0.5) and in
-/// 45% of the 11 where usage near all seats caps most of it. Three Decembers are little evidence: on
-/// other seeds the first figure is 84-86% (`docs/trends.md`), short of the 95% goal. The test holds it
-/// to 90% so a regression shows.
+/// Measured on this portfolio (residual variances moderated across the series, the default): weekly
+/// found in 99.8% of the series that have it and 0% of the others; the summer dip in 100%; yearly found
+/// in 2.5% of the series without a yearly pattern. The Q4 peak (+45% for six weeks under month-to-month
+/// wandering of about 10%) is found in 96.1% of the 51 Retail series where at least half of it reaches
+/// the data (`truth_accounts.yearly_realised` >= 0.5) and in 27% of the 11 where usage near all seats
+/// caps most of it. Three Decembers are little evidence: on three other seeds the Q4 figure is 91-92%
+/// (`docs/trends.md`), while the yearly period as a whole (summer dip and Q4) is found in 96% of the
+/// series that have one on every seed. The bounds are the goal of 95% (and the capped Q4 at 20%,
+/// so a regression shows).
 #[test]
 fn planted_seasonality_is_found_with_the_right_period() {
     use accountscope::engine::Engine;
@@ -238,8 +240,8 @@ fn planted_seasonality_is_found_with_the_right_period() {
         let (p, what, r) = (period.value(i), planted.value(i), rate.value(i));
         let ok = match what {
             "false" | "none" => r <= 0.05,
-            "q4_peak" => r >= 0.90,
-            "q4_peak_capped" => r >= 0.3,
+            "q4_peak" => r >= 0.95,
+            "q4_peak_capped" => r >= 0.2,
             _ => r >= 0.95,
         };
         assert!(ok, "period {p}, planted {what}: detected in {r:.3} of {} series", n.value(i));

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use super::changepoint::{PeltParams, pelt, segments};
-use super::seasonality::{PeriodResult, SeasonalityConfig, period_columns, series_seasonality};
+use super::seasonality::{PeriodResult, SeasonalityConfig, moderate, period_columns, series_seasonality};
 use super::series::{Grouped, Points, float_column, text_column, to_table};
 use super::{SeriesResult, TrendTestConfig, build_output, test_series};
 use crate::error::{Error, Result};
@@ -107,10 +107,11 @@ pub fn analyze(table: &Table, config: &AnalyzeConfig) -> Result<TrendAnalysis> {
     let (mut change_series, mut change_metrics, mut changes) = (Vec::new(), Vec::new(), Vec::new());
     for metric in &s.value_columns {
         let values = grouped.values(metric)?;
-        let out: Vec<(usize, Vec<PeriodResult>, SeriesResult, Vec<Change>)> = (0..grouped.groups.len())
+        let mut out: Vec<(usize, Vec<PeriodResult>, SeriesResult, Vec<Change>)> = (0..grouped.groups.len())
             .into_par_iter()
             .map(|g| one_series(grouped.points(g, &values), config, &trend_config))
             .collect();
+        moderate(out.iter_mut().flat_map(|o| o.1.iter_mut()), s);
         for (g, (n, periods, trend, found)) in out.into_iter().enumerate() {
             for p in periods {
                 period_series.push(g);

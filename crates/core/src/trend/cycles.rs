@@ -9,30 +9,83 @@
 //!   1.5-year smoother, leaves in the remainder, yet ignores a peak or dip shorter than half its window,
 //!   so a six-week retail season is not smoothed away.
 //! - [`two_way_anova`]: the stable-seasonality F test of X-11 (Lothian & Morry 1978, table D8) with the
-//!   cycle effect removed, and the variance-components strength.
+//!   cycle effect removed; [`Layout::strength`] the variance-components strength.
 //! - [`peak_contrast`]: the largest contrast between one or two adjacent positions and the rest of the
 //!   cycle, as a Student t on the same ANOVA's residual mean square, Bonferroni-adjusted over every
 //!   window tried (a planned-contrast test, e.g. Montgomery, "Design and Analysis of Experiments", 3-5).
 //!   Where the season is one short peak or dip, the omnibus F spreads its evidence over eleven degrees
 //!   of freedom; the contrast keeps it in one.
 //!
+//! Both tests read a [`Layout`] and a residual variance with its degrees of freedom: the layout's own,
+//! or one moderated across many series ([`super::moderate`]; infinite degrees of freedom give the
+//! χ² and normal limits).
+//!
 //! Checked against statsmodels' `anova_lm` and `t_test` and pandas' rolling median (`cycles` unit tests).
 
 use chrono::Datelike;
-use statrs::distribution::{ContinuousCDF, FisherSnedecor, StudentsT};
+use statrs::distribution::{ChiSquared, ContinuousCDF, FisherSnedecor, Normal, StudentsT};
 
+use super::moderate::Variance;
 use super::series::epoch_date;
+
+/// A blocks × positions table reduced to what the tests read.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Layout {
+    /// Rows (complete cycles).
+    blocks: usize,
+    /// Mean of each position (column).
+    col_means: Vec<f64>,
+    /// Grand mean.
+    mean: f64,
+    /// Residual (position × cycle) mean square.
+    ms_error: f64,
+}
+
+impl Layout {
+    /// `None` with fewer than two rows or columns.
+    pub(crate) fn new(table: &[Vec<f64>]) -> Option<Self> {
+        let b = table.len();
+        let k = table.first()?.len();
+        if b < 2 || k < 2 {
+            return None;
+        }
+        let mean = table.iter().flatten().sum::<f64>() / (b * k) as f64;
+        let row_means: Vec<f64> = table.iter().map(|r| r.iter().sum::<f64>() / k as f64).collect();
+        let col_means: Vec<f64> = (0..k).map(|j| table.iter().map(|r| r[j]).sum::<f64>() / b as f64).collect();
+        let ss_error: f64 = table
+            .iter()
+            .zip(&row_means)
+            .flat_map(|(r, rm)| r.iter().zip(&col_means).map(move |(v, cm)| (v - rm - cm + mean).powi(2)))
+            .sum();
+        Some(Self { blocks: b, mean, ms_error: ss_error / ((k - 1) * (b - 1)) as f64, col_means })
+    }
+
+    /// The residual mean square and its (k − 1)(b − 1) degrees of freedom.
+    pub(crate) fn residual(&self) -> Variance {
+        Variance { s2: self.ms_error, df: ((self.col_means.len() - 1) * (self.blocks - 1)) as f64 }
+    }
+
+    /// Mean square of positions.
+    fn ms_positions(&self) -> f64 {
+        let ss = self.blocks as f64 * self.col_means.iter().map(|c| (c - self.mean).powi(2)).sum::<f64>();
+        ss / (self.col_means.len() - 1) as f64
+    }
+
+    /// σ²_s / (σ²_s + σ²_e) from the variance components: σ²_e = MS_error, σ²_s = max(0, MS_positions −
+    /// MS_error) / blocks (always on the table's own residual).
+    pub(crate) fn strength(&self) -> f64 {
+        let seasonal_var = (self.ms_positions() - self.ms_error).max(0.0) / self.blocks as f64;
+        if seasonal_var > 0.0 { seasonal_var / (seasonal_var + self.ms_error) } else { 0.0 }
+    }
+}
 
 /// The outcome of the stable-seasonality F test.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct AnovaTest {
-    /// Mean square of positions over the residual mean square.
+    /// Mean square of positions over the residual variance.
     pub(crate) f: f64,
-    /// Upper tail of F((k − 1), (k − 1)(b − 1)) at `f`.
+    /// Upper tail of F(k − 1, residual df) at `f`.
     pub(crate) p_value: f64,
-    /// σ²_s / (σ²_s + σ²_e) from the variance components: σ²_e = MS_error, σ²_s = max(0, MS_positions −
-    /// MS_error) / blocks.
-    pub(crate) strength: f64,
 }
 
 /// The largest contrast between a window of adjacent positions and the rest of the cycle.
@@ -92,34 +145,39 @@ pub(crate) fn level_relative(table: &[Vec<f64>], half: usize) -> Vec<Vec<f64>> {
     relative.chunks(width).map(<[f64]>::to_vec).collect()
 }
 
-/// F test of the column (position) effect in a blocks × positions table with one value per cell and the
-/// row (block) effect removed; `None` with fewer than two rows or columns.
-pub(crate) fn two_way_anova(table: &[Vec<f64>]) -> Option<AnovaTest> {
-    let (b, k, mean, col_means, ms_error) = anova_parts(table)?;
-    let ss_cols = b as f64 * col_means.iter().map(|c| (c - mean).powi(2)).sum::<f64>();
-    let ms_cols = ss_cols / (k - 1) as f64;
-    let f = ms_cols / ms_error;
-    let seasonal_var = (ms_cols - ms_error).max(0.0) / b as f64;
-    let strength = if seasonal_var > 0.0 { seasonal_var / (seasonal_var + ms_error) } else { 0.0 };
+/// F test of the column (position) effect of a layout with the row (block) effect removed, on the
+/// residual variance `residual` (the layout's own, [`Layout::residual`], or a moderated one).
+pub(crate) fn two_way_anova(layout: &Layout, residual: Variance) -> AnovaTest {
+    let f = layout.ms_positions() / residual.s2;
     let p_value = if f.is_nan() {
         1.0
     } else if f.is_infinite() {
         0.0
     } else {
-        FisherSnedecor::new((k - 1) as f64, ((k - 1) * (b - 1)) as f64).ok().map_or(f64::NAN, |d| d.sf(f))
+        let k1 = (layout.col_means.len() - 1) as f64;
+        if residual.df.is_infinite() {
+            ChiSquared::new(k1).map_or(f64::NAN, |d| d.sf(f * k1))
+        } else {
+            FisherSnedecor::new(k1, residual.df).map_or(f64::NAN, |d| d.sf(f))
+        }
     };
-    Some(AnovaTest { f, p_value, strength })
+    AnovaTest { f, p_value }
 }
 
-/// The largest contrast (module doc) over windows of one and two adjacent positions of `table`, on the
-/// residual mean square of its [`two_way_anova`]; `None` with fewer than three positions.
-pub(crate) fn peak_contrast(table: &[Vec<f64>]) -> Option<PeakTest> {
-    let (b, k, _, col_means, ms_error) = anova_parts(table)?;
+/// The largest contrast (module doc) over windows of one and two adjacent positions of a layout, on the
+/// residual variance `residual`; `None` with fewer than three positions.
+pub(crate) fn peak_contrast(layout: &Layout, residual: Variance) -> Option<PeakTest> {
+    let (b, k, col_means) = (layout.blocks, layout.col_means.len(), &layout.col_means);
     if k < 3 {
         return None;
     }
-    let df = ((k - 1) * (b - 1)) as f64;
-    let t = StudentsT::new(0.0, 1.0, df).ok()?;
+    let upper_tail = |t: f64| {
+        if residual.df.is_infinite() {
+            Normal::new(0.0, 1.0).map_or(f64::NAN, |d| d.sf(t))
+        } else {
+            StudentsT::new(0.0, 1.0, residual.df).map_or(f64::NAN, |d| d.sf(t))
+        }
+    };
     let total: f64 = col_means.iter().sum();
     let windows = 2 * k;
     let mut best: Option<PeakTest> = None;
@@ -127,9 +185,9 @@ pub(crate) fn peak_contrast(table: &[Vec<f64>]) -> Option<PeakTest> {
         for start in 0..k {
             let inside = (0..width).map(|i| col_means[(start + i) % k]).sum::<f64>();
             let contrast = inside / width as f64 - (total - inside) / (k - width) as f64;
-            let se = (ms_error / b as f64 * (1.0 / width as f64 + 1.0 / (k - width) as f64)).sqrt();
+            let se = (residual.s2 / b as f64 * (1.0 / width as f64 + 1.0 / (k - width) as f64)).sqrt();
             let p = if se > 0.0 {
-                2.0 * t.sf((contrast / se).abs())
+                2.0 * upper_tail((contrast / se).abs())
             } else if contrast == 0.0 {
                 1.0
             } else {
@@ -142,24 +200,6 @@ pub(crate) fn peak_contrast(table: &[Vec<f64>]) -> Option<PeakTest> {
         }
     }
     best
-}
-
-/// Blocks, positions, grand mean, position means and residual mean square of a two-way layout.
-fn anova_parts(table: &[Vec<f64>]) -> Option<(usize, usize, f64, Vec<f64>, f64)> {
-    let b = table.len();
-    let k = table.first()?.len();
-    if b < 2 || k < 2 {
-        return None;
-    }
-    let mean = table.iter().flatten().sum::<f64>() / (b * k) as f64;
-    let row_means: Vec<f64> = table.iter().map(|r| r.iter().sum::<f64>() / k as f64).collect();
-    let col_means: Vec<f64> = (0..k).map(|j| table.iter().map(|r| r[j]).sum::<f64>() / b as f64).collect();
-    let ss_error: f64 = table
-        .iter()
-        .zip(&row_means)
-        .flat_map(|(r, rm)| r.iter().zip(&col_means).map(move |(v, cm)| (v - rm - cm + mean).powi(2)))
-        .sum();
-    Some((b, k, mean, col_means, ss_error / ((k - 1) * (b - 1)) as f64))
 }
 
 /// The month (0-11) of each of `len` days from `start`, walking the calendar one day at a time.
@@ -184,19 +224,19 @@ mod tests {
     #[test]
     fn two_way_anova_matches_statsmodels() {
         // statsmodels: anova_lm(ols('y ~ C(j) + C(b)', d).fit()).loc['C(j)'] on this table (b rows, j columns).
-        let t = table();
-        let test = two_way_anova(&t).unwrap();
+        let layout = Layout::new(&table()).unwrap();
+        let test = two_way_anova(&layout, layout.residual());
         assert!((test.f - 30.152542372881353).abs() < 1e-9, "{}", test.f);
         assert!((test.p_value - 5.020930843251911e-05).abs() < 1e-12, "{}", test.p_value);
-        assert!(two_way_anova(&t[..1]).is_none());
+        assert!(Layout::new(&table()[..1]).is_none());
     }
 
     #[test]
     fn peak_contrast_matches_statsmodels_t_test() {
         // tests/reference/cycles.py: the same fit's t_test of "mean of column 3 − mean of columns 0-2"
         // (the largest window) and its two-sided p, times the 8 windows tried.
-        let t = table();
-        let peak = peak_contrast(&t).unwrap();
+        let layout = Layout::new(&table()).unwrap();
+        let peak = peak_contrast(&layout, layout.residual()).unwrap();
         assert_eq!((peak.start, peak.width), (3, 1));
         assert!((peak.contrast - 2.624999999999996).abs() < 1e-12, "{}", peak.contrast);
         assert!((peak.p_value - 8.0 * P_COLUMN_3).abs() < 1e-12, "{}", peak.p_value);

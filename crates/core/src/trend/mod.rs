@@ -12,6 +12,7 @@ pub mod correlation;
 mod cycles;
 pub mod indicators;
 mod loess;
+mod moderate;
 mod mstl;
 pub mod resample;
 pub mod seasonality;

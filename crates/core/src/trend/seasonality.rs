@@ -27,6 +27,13 @@
 //! - `detected` when the F test or the peak contrast is significant at `alpha / 2` (Bonferroni over the
 //!   two) and `strength` ≥ `min_strength`.
 //!
+//! With `moderate` (the default) both tests divide by a residual variance moderated across the series of
+//! the same metric and period (empirical Bayes, Smyth 2004, [`super::moderate`]) instead of the series'
+//! own: three years give a yearly layout only 22 degrees of freedom, and the other series say what a
+//! typical residual variance is. On the demo (four seeds) this finds the Q4 peak in 91-96% of the series
+//! instead of 84-94%, with a yearly pattern found in 2.5-4.2% of the series without one (2.1-3.4% with
+//! each series' own variance; `docs/trends.md`). `strength` stays on the series' own residual.
+//!
 //! Checked on the demo portfolio, where weekly and yearly patterns are planted by industry
 //! (`tests/it/trend.rs`).
 
@@ -37,7 +44,8 @@ use arrow::datatypes::{DataType, Field};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::cycles::{cycle_table, level_relative, months_of_days, peak_contrast, two_way_anova};
+use super::cycles::{Layout, cycle_table, level_relative, months_of_days, peak_contrast, two_way_anova};
+use super::moderate::{Variance, VariancePrior};
 use super::mstl::{MstlDecomposition, MstlParams, mstl};
 use super::series::{GapFill, Grouped, Points, daily, float_column, int_column, text_column, to_table};
 use super::stl::StlParams;
@@ -72,6 +80,10 @@ pub struct SeasonalityConfig {
     /// `stl` defaults, two inner passes and jumps of ceil(span / 10) (`auto_jumps`), where statsmodels
     /// makes five passes at every point: five times less work, and the tests see the same seasonality.
     pub stl: StlParams,
+    /// Moderate each series' residual variance towards the other series' of the same metric and period
+    /// (empirical Bayes, Smyth 2004; needs at least 10 series, see the module doc). Default on. A series'
+    /// tests then depend on the other series examined with it.
+    pub moderate: bool,
 }
 
 impl Default for SeasonalityConfig {
@@ -86,6 +98,7 @@ impl Default for SeasonalityConfig {
             min_strength: 0.1,
             alpha: 0.01,
             min_cycles: 3,
+            moderate: true,
             stl: StlParams { auto_jumps: true, inner_iter: Some(2), ..StlParams::default() },
         }
     }
@@ -148,6 +161,8 @@ pub(crate) struct PeriodResult {
     peak_p_value: Option<f64>,
     peak: Option<String>,
     trough: Option<String>,
+    /// The cycles × positions layout the tests read (status `ok` only).
+    layout: Option<Layout>,
 }
 
 /// Examines every series of `table`: one row per series, metric and candidate period with the id
@@ -162,10 +177,11 @@ pub fn seasonality(table: &Table, config: &SeasonalityConfig) -> Result<Table> {
     let mut rows: Vec<(usize, PeriodResult)> = Vec::new();
     for value_column in &config.value_columns {
         let values = grouped.values(value_column)?;
-        let out: Vec<SeriesSeasonality> = (0..grouped.groups.len())
+        let mut out: Vec<SeriesSeasonality> = (0..grouped.groups.len())
             .into_par_iter()
             .map(|g| series_seasonality(grouped.points(g, &values), config))
             .collect();
+        moderate(out.iter_mut().flat_map(|s| s.periods.iter_mut()), config);
         for (g, s) in out.into_iter().enumerate() {
             for p in s.periods {
                 series.push(g);
@@ -352,30 +368,65 @@ fn period_results(d: &Decomposed, start: i32, notes: &[String], config: &Seasona
                 return too_few();
             };
             let table = if period >= 360 { level_relative(&table, 6) } else { table };
-            let Some(test) = two_way_anova(&table) else {
+            let Some(layout) = Layout::new(&table) else {
                 return too_few();
             };
-            // Bonferroni over the two tests: each at alpha / 2.
-            let peak_p_value = peak_contrast(&table).map(|p| p.p_value);
-            let level = if peak_p_value.is_some() { config.alpha / 2.0 } else { config.alpha };
-            let significant = test.p_value < level || peak_p_value.is_some_and(|p| p < level);
             let (peak, trough) = phase(&x, start, period);
-            PeriodResult {
+            let mut result = PeriodResult {
                 period,
                 status: "ok",
                 reason: reason(None),
-                detected: Some(test.strength >= config.min_strength && significant),
-                strength: Some(test.strength),
+                strength: Some(layout.strength()),
                 acf: Some(autocorrelation(&x, period)),
                 spectral_share: Some(spectral_share(&x, period)),
-                f_stat: Some(test.f),
-                p_value: Some(test.p_value),
-                peak_p_value,
                 peak: Some(peak),
                 trough: Some(trough),
-            }
+                ..PeriodResult::default()
+            };
+            result.test(layout.residual(), layout, config);
+            result
         })
         .collect()
+}
+
+impl PeriodResult {
+    /// The F test and the peak contrast of `layout` on the residual variance `residual`, and whether the
+    /// period is detected: either test below `alpha / 2` (Bonferroni over the two) and strength at least
+    /// `min_strength`.
+    fn test(&mut self, residual: Variance, layout: Layout, config: &SeasonalityConfig) {
+        let anova = two_way_anova(&layout, residual);
+        let peak_p_value = peak_contrast(&layout, residual).map(|p| p.p_value);
+        let level = if peak_p_value.is_some() { config.alpha / 2.0 } else { config.alpha };
+        let significant = anova.p_value < level || peak_p_value.is_some_and(|p| p < level);
+        self.detected = Some(self.strength.is_some_and(|s| s >= config.min_strength) && significant);
+        (self.f_stat, self.p_value, self.peak_p_value) = (Some(anova.f), Some(anova.p_value), peak_p_value);
+        self.layout = Some(layout);
+    }
+}
+
+/// Tests again, on moderated residual variances, the results of one metric's series (`config.moderate`):
+/// per period, the prior of [`VariancePrior::fit`] over every tested series' own residual variance.
+pub(crate) fn moderate<'a>(results: impl Iterator<Item = &'a mut PeriodResult>, config: &SeasonalityConfig) {
+    if !config.moderate {
+        return;
+    }
+    let mut tested: Vec<&mut PeriodResult> = results.filter(|r| r.layout.is_some()).collect();
+    for &period in &config.periods {
+        let variances: Vec<Variance> = tested
+            .iter()
+            .filter(|r| r.period == period)
+            .filter_map(|r| r.layout.as_ref().map(Layout::residual))
+            .collect();
+        let prior = VariancePrior::fit(&variances);
+        if prior == VariancePrior::NONE {
+            continue;
+        }
+        for r in tested.iter_mut().filter(|r| r.period == period) {
+            if let Some(layout) = r.layout.take() {
+                r.test(prior.moderate(layout.residual()), layout, config);
+            }
+        }
+    }
 }
 
 /// Sample autocorrelation at `lag` (Box & Jenkins: autocovariance over n, divided by the variance).
@@ -470,5 +521,42 @@ mod tests {
         let (peak, trough) = phase(&x, 0, 7);
         // 1970-01-01 was a Thursday: t = 2 (Sat) is near the peak of sin(2πt/7), t = 5 (Tue) near the trough.
         assert_eq!((peak.as_str(), trough.as_str()), ("Sat", "Tue"));
+    }
+
+    #[test]
+    fn moderation_tests_each_period_on_the_pooled_prior() {
+        // Twelve 3 × 4 layouts with a peak in the last position and noise of different sizes.
+        let config = SeasonalityConfig { periods: vec![4], ..SeasonalityConfig::default() };
+        let layouts: Vec<Layout> = (0..12)
+            .map(|g| {
+                let noise = |i: usize| ((g * 7 + i * 3) % 5) as f64 * 0.01 * (1.0 + g as f64 / 4.0);
+                let table: Vec<Vec<f64>> = (0..3)
+                    .map(|b| (0..4).map(|j| noise(b * 4 + j) + if j == 3 { 0.2 } else { 0.0 }).collect())
+                    .collect();
+                Layout::new(&table).unwrap()
+            })
+            .collect();
+        let tested = |layout: &Layout| {
+            let mut r =
+                PeriodResult { period: 4, status: "ok", strength: Some(layout.strength()), ..PeriodResult::default() };
+            r.test(layout.residual(), layout.clone(), &config);
+            r
+        };
+        let mut results: Vec<PeriodResult> = layouts.iter().map(tested).collect();
+        // A series that could not be tested takes no part.
+        results.push(PeriodResult { period: 4, status: "too_short", ..PeriodResult::default() });
+        let own = results.clone();
+        moderate(results.iter_mut(), &SeasonalityConfig { moderate: false, ..config.clone() });
+        assert_eq!(results, own);
+        moderate(results.iter_mut(), &config);
+        let prior = VariancePrior::fit(&layouts.iter().map(Layout::residual).collect::<Vec<_>>());
+        assert!(prior.df > 0.0 && prior.df.is_finite(), "{prior:?}");
+        for (r, layout) in results.iter().zip(&layouts) {
+            let residual = prior.moderate(layout.residual());
+            assert_eq!(r.p_value, Some(two_way_anova(layout, residual).p_value));
+            assert_eq!(r.peak_p_value, peak_contrast(layout, residual).map(|p| p.p_value));
+            assert_eq!(r.strength, Some(layout.strength()));
+        }
+        assert_eq!(results[12], own[12]);
     }
 }

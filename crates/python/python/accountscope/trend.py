@@ -79,7 +79,7 @@ def seasonality(data: Any, **config: Any) -> Table:
     """Which candidate periods (``periods``, default weekly and yearly) each daily series has: strength,
     stable-seasonality F test, autocorrelation, spectral share, peak and trough (``id_columns``,
     ``time_column``, ``value_columns``, ``gap_fill``, ``transform``, ``min_strength``, ``alpha``,
-    ``min_cycles``, ``stl``)."""
+    ``min_cycles``, ``stl``, ``moderate``: residual variances moderated across the series, default on)."""
     return _native.seasonality(data, json.dumps(config))
 
 
