@@ -242,6 +242,19 @@ mod tests {
         assert!((peak.p_value - 8.0 * P_COLUMN_3).abs() < 1e-12, "{}", peak.p_value);
     }
 
+    #[test]
+    fn a_known_variance_gives_the_chi_squared_and_normal_limits() {
+        let layout = Layout::new(&table()).unwrap();
+        // A variance 20 times the table's own keeps the p-values away from the far tail.
+        let s2 = 20.0 * layout.residual().s2;
+        let (known, large) = (Variance { s2, df: f64::INFINITY }, Variance { s2, df: 1e7 });
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs();
+        let (a, b) = (two_way_anova(&layout, known).p_value, two_way_anova(&layout, large).p_value);
+        assert!(close(a, b), "{a} {b}");
+        let (a, b) = (peak_contrast(&layout, known).unwrap().p_value, peak_contrast(&layout, large).unwrap().p_value);
+        assert!(close(a, b), "{a} {b}");
+    }
+
     /// Two-sided p of the contrast t statistic from statsmodels (tests/reference/cycles.py).
     const P_COLUMN_3: f64 = 1.8128333860114037e-05;
 
