@@ -5,7 +5,7 @@
 //!   scored against the spread of the same difference over the whole series.
 //! - [`VolatilityShift`]: mean absolute remainder (clipped) of two adjacent windows; their ratio.
 //! - [`Flatline`]: a dead feed, as missing days inside the series or as a run of one repeated non-zero
-//!   value longer than the series' own rate of repeats makes plausible.
+//!   value longer than the series' own rate of repeats of that value makes plausible.
 
 use serde::{Deserialize, Serialize};
 
@@ -333,10 +333,9 @@ impl Detector for Flatline {
 }
 
 /// The chance that the value of the run `o[start..=end]` repeats from one day to the next, judged from
-/// the rest of the series (the run and the day it ends on left out): (repeats + 2·p) / (days followed by a
-/// value + 2) over the other days with that
-/// value, so a value the series never shows elsewhere gets the series' overall rate `p`, and a value it
-/// often sits at (all seats in use, a usage cap) gets its own, higher rate.
+/// the other days with that value (the run and the day it ends on left out): (repeats + 2·p) / (days
+/// followed by a value + 2). A value the series never shows elsewhere gets the series' overall rate `p`;
+/// a value it often sits at (all seats in use, a usage cap) gets its own, higher rate.
 fn repeat_rate(o: &[f64], start: usize, end: usize, p: f64) -> f64 {
     let value = o[start];
     let (mut pairs, mut equal) = (0usize, 0usize);
