@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use super::changepoint::{PeltParams, pelt, segments};
-use super::seasonality::{PeriodResult, SeasonalityConfig, moderate, period_columns, series_seasonality};
+use super::seasonality::{PeriodResult, SeasonalityConfig, period_columns, series_seasonality, test_periods};
 use super::series::{Grouped, Points, float_column, text_column, to_table};
 use super::{SeriesResult, TrendTestConfig, build_output, test_series};
 use crate::error::{Error, Result};
@@ -111,7 +111,7 @@ pub fn analyze(table: &Table, config: &AnalyzeConfig) -> Result<TrendAnalysis> {
             .into_par_iter()
             .map(|g| one_series(grouped.points(g, &values), config, &trend_config))
             .collect();
-        moderate(out.iter_mut().flat_map(|o| o.1.iter_mut()), s);
+        test_periods(out.iter_mut().flat_map(|o| o.1.iter_mut()), s);
         for (g, (n, periods, trend, found)) in out.into_iter().enumerate() {
             for p in periods {
                 period_series.push(g);

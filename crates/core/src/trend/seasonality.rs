@@ -46,7 +46,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::cycles::{Layout, cycle_table, level_relative, months_of_days, peak_contrast, two_way_anova};
-use super::moderate::{Variance, VariancePrior};
+use super::moderate::VariancePrior;
 use super::mstl::{MstlDecomposition, MstlParams, mstl};
 use super::series::{GapFill, Grouped, Points, daily, float_column, int_column, text_column, to_table};
 use super::stl::StlParams;
@@ -182,7 +182,7 @@ pub fn seasonality(table: &Table, config: &SeasonalityConfig) -> Result<Table> {
             .into_par_iter()
             .map(|g| series_seasonality(grouped.points(g, &values), config))
             .collect();
-        moderate(out.iter_mut().flat_map(|s| s.periods.iter_mut()), config);
+        test_periods(out.iter_mut().flat_map(|s| s.periods.iter_mut()), config);
         for (g, s) in out.into_iter().enumerate() {
             for p in s.periods {
                 series.push(g);
@@ -209,7 +209,8 @@ pub(crate) struct SeriesSeasonality {
     pub(crate) notes: Vec<String>,
 }
 
-/// Gap filling, transform, decomposition and period tests of one series.
+/// Gap filling, transform, decomposition and the period layouts of one series; [`test_periods`] runs
+/// the tests over all the series of a metric.
 pub(crate) fn series_seasonality(points: Points, config: &SeasonalityConfig) -> SeriesSeasonality {
     let count = points.t.len();
     let mut notes = points.notes;
@@ -373,7 +374,7 @@ fn period_results(d: &Decomposed, start: i32, notes: &[String], config: &Seasona
                 return too_few();
             };
             let (peak, trough) = phase(&x, start, period);
-            let mut result = PeriodResult {
+            PeriodResult {
                 period,
                 status: "ok",
                 reason: reason(None),
@@ -382,51 +383,42 @@ fn period_results(d: &Decomposed, start: i32, notes: &[String], config: &Seasona
                 spectral_share: Some(spectral_share(&x, period)),
                 peak: Some(peak),
                 trough: Some(trough),
+                layout: Some(layout),
                 ..PeriodResult::default()
-            };
-            result.test(layout.residual(), layout, config);
-            result
+            }
         })
         .collect()
 }
 
 impl PeriodResult {
-    /// The F test and the peak contrast of `layout` on the residual variance `residual`, and whether the
-    /// period is detected: either test below `alpha / 2` (Bonferroni over the two) and strength at least
-    /// `min_strength`.
-    fn test(&mut self, residual: Variance, layout: Layout, config: &SeasonalityConfig) {
-        let anova = two_way_anova(&layout, residual);
-        let peak_p_value = peak_contrast(&layout, residual).map(|p| p.p_value);
+    /// The F test and the peak contrast of its layout on the residual variance the prior makes of the
+    /// layout's own, and whether the period is detected: either test below `alpha / 2` (Bonferroni over
+    /// the two) and strength at least `min_strength`. Nothing for a result without a layout.
+    fn test(&mut self, prior: VariancePrior, config: &SeasonalityConfig) {
+        let Some(layout) = &self.layout else { return };
+        let residual = prior.moderate(layout.residual());
+        let anova = two_way_anova(layout, residual);
+        let peak_p_value = peak_contrast(layout, residual).map(|p| p.p_value);
         let level = if peak_p_value.is_some() { config.alpha / 2.0 } else { config.alpha };
         let significant = anova.p_value < level || peak_p_value.is_some_and(|p| p < level);
         self.detected = Some(self.strength.is_some_and(|s| s >= config.min_strength) && significant);
         (self.f_stat, self.p_value, self.peak_p_value) = (Some(anova.f), Some(anova.p_value), peak_p_value);
-        self.layout = Some(layout);
     }
 }
 
-/// Tests again, on moderated residual variances, the results of one metric's series (`config.moderate`):
-/// per period, the prior of [`VariancePrior::fit`] over every tested series' own residual variance.
-pub(crate) fn moderate<'a>(results: impl Iterator<Item = &'a mut PeriodResult>, config: &SeasonalityConfig) {
-    if !config.moderate {
-        return;
-    }
+/// Runs the period tests of one metric's series ([`series_seasonality`] lays them out but leaves them
+/// untested): with `config.moderate`, per period on the residual variances moderated by the prior
+/// [`VariancePrior::fit`] finds over every tested series' own; else each on its own.
+pub(crate) fn test_periods<'a>(results: impl Iterator<Item = &'a mut PeriodResult>, config: &SeasonalityConfig) {
     let mut tested: Vec<&mut PeriodResult> = results.filter(|r| r.layout.is_some()).collect();
     for &period in &config.periods {
-        let variances: Vec<Variance> = tested
-            .iter()
-            .filter(|r| r.period == period)
-            .filter_map(|r| r.layout.as_ref().map(Layout::residual))
-            .collect();
-        let prior = VariancePrior::fit(&variances);
-        if prior == VariancePrior::NONE {
-            continue;
-        }
-        for r in tested.iter_mut().filter(|r| r.period == period) {
-            if let Some(layout) = r.layout.take() {
-                r.test(prior.moderate(layout.residual()), layout, config);
-            }
-        }
+        let prior = if config.moderate {
+            let own = tested.iter().filter(|r| r.period == period).filter_map(|r| r.layout.as_ref());
+            VariancePrior::fit(&own.map(Layout::residual).collect::<Vec<_>>())
+        } else {
+            VariancePrior::NONE
+        };
+        tested.par_iter_mut().filter(|r| r.period == period).for_each(|r| r.test(prior, config));
     }
 }
 
@@ -537,19 +529,23 @@ mod tests {
                 Layout::new(&table).unwrap()
             })
             .collect();
-        let tested = |layout: &Layout| {
-            let mut r =
-                PeriodResult { period: 4, status: "ok", strength: Some(layout.strength()), ..PeriodResult::default() };
-            r.test(layout.residual(), layout.clone(), &config);
-            r
+        let laid_out = |layout: &Layout| PeriodResult {
+            period: 4,
+            status: "ok",
+            strength: Some(layout.strength()),
+            layout: Some(layout.clone()),
+            ..PeriodResult::default()
         };
-        let mut results: Vec<PeriodResult> = layouts.iter().map(tested).collect();
+        let mut results: Vec<PeriodResult> = layouts.iter().map(laid_out).collect();
         // A series that could not be tested takes no part.
         results.push(PeriodResult { period: 4, status: "too_short", ..PeriodResult::default() });
-        let own = results.clone();
-        moderate(results.iter_mut(), &SeasonalityConfig { moderate: false, ..config.clone() });
-        assert_eq!(results, own);
-        moderate(results.iter_mut(), &config);
+        let untested = results[12].clone();
+        let mut own = results.clone();
+        test_periods(own.iter_mut(), &SeasonalityConfig { moderate: false, ..config.clone() });
+        for (r, layout) in own.iter().zip(&layouts) {
+            assert_eq!(r.p_value, Some(two_way_anova(layout, layout.residual()).p_value));
+        }
+        test_periods(results.iter_mut(), &config);
         let prior = VariancePrior::fit(&layouts.iter().map(Layout::residual).collect::<Vec<_>>());
         assert!(prior.df > 0.0 && prior.df.is_finite(), "{prior:?}");
         for (r, layout) in results.iter().zip(&layouts) {
@@ -558,6 +554,6 @@ mod tests {
             assert_eq!(r.peak_p_value, peak_contrast(layout, residual).map(|p| p.p_value));
             assert_eq!(r.strength, Some(layout.strength()));
         }
-        assert_eq!(results[12], own[12]);
+        assert_eq!((&results[12], &own[12]), (&untested, &untested));
     }
 }
