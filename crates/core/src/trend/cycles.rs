@@ -171,12 +171,9 @@ pub(crate) fn peak_contrast(layout: &Layout, residual: Variance) -> Option<PeakT
     if k < 3 {
         return None;
     }
+    let (normal, student) = (Normal::standard(), StudentsT::new(0.0, 1.0, residual.df).ok());
     let upper_tail = |t: f64| {
-        if residual.df.is_infinite() {
-            Normal::new(0.0, 1.0).map_or(f64::NAN, |d| d.sf(t))
-        } else {
-            StudentsT::new(0.0, 1.0, residual.df).map_or(f64::NAN, |d| d.sf(t))
-        }
+        if residual.df.is_infinite() { normal.sf(t) } else { student.as_ref().map_or(f64::NAN, |d| d.sf(t)) }
     };
     let total: f64 = col_means.iter().sum();
     let windows = 2 * k;
