@@ -111,6 +111,10 @@ def test_errors_are_typed() -> None:
         acs.GBDTClassifier(num_leaves=1).fit(x, y)
     with pytest.raises(acs.InvalidInputError, match="two classes"):
         acs.GBDTClassifier().fit(x, np.arange(300) % 3)
+    with pytest.raises(acs.InvalidInputError, match="row 7: expected a class label"):
+        acs.GBDTClassifier().fit(x, np.where(np.arange(300) == 7, np.nan, y))
+    with pytest.raises(acs.InvalidInputError, match="row 2: expected a class label"):
+        acs.GBDTClassifier().fit(x, ["a", "b", None] + ["a"] * 297)
     model = acs.GBDTClassifier(num_iterations=3).fit(x, y)
     with pytest.raises(acs.SchemaError, match="4 features"):
         model.predict(x[:, :3])

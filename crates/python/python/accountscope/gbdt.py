@@ -215,6 +215,15 @@ class _GBDT(_Base):
         self._booster().save(path)
 
 
+def _missing_labels(labels: np.ndarray) -> np.ndarray:
+    """Positions of missing labels: NaN in a float array, None or NaN in an object array."""
+    if labels.dtype.kind == "f":
+        return np.flatnonzero(np.isnan(labels))
+    if labels.dtype.kind == "O":
+        return np.flatnonzero([v is None or (isinstance(v, float) and v != v) for v in labels])
+    return np.empty(0, dtype=np.intp)
+
+
 class GBDTClassifier(_ClassifierMixin, _GBDT):
     """Binary gradient-boosted tree classifier (objective ``binary``)."""
 
@@ -222,7 +231,11 @@ class GBDTClassifier(_ClassifierMixin, _GBDT):
 
     def fit(self, X: Any, y: Any, **kwargs: Any) -> "GBDTClassifier":
         """Train on ``X``, ``y`` (two classes of any label type; the second sorted class is positive)."""
-        classes = np.unique(np.asarray(y).ravel())
+        labels = np.asarray(y).ravel()
+        missing = _missing_labels(labels)
+        if len(missing):
+            raise InvalidInputError(f"invalid input in y, row {missing[0]}: expected a class label, got a missing value")
+        classes = np.unique(labels)
         if len(classes) != 2:
             raise InvalidInputError(f"invalid input in y: expected two classes, got {len(classes)}: {list(classes[:5])}")
         self.classes_ = classes
