@@ -170,3 +170,54 @@ fn bad_inputs_are_named() {
     let err = build_features(&inputs, &config).unwrap_err();
     assert!(err.to_string().contains("tickets") && err.to_string().contains("opened_at"), "{err}");
 }
+
+/// Text where a number is expected is read when every value parses, and is an error naming the table,
+/// column and row (across batches) when one does not, never a silent null.
+#[test]
+fn unreadable_values_are_named_not_nulled() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, RecordBatch, StringArray};
+    use arrow::compute::cast;
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    let demo = small_demo();
+    let usage = demo.portfolio.usage.concat().unwrap();
+    let at = usage.schema().index_of("active_users").unwrap();
+    let as_text = |bad_row: Option<usize>| {
+        let text = cast(usage.column(at), &DataType::Utf8).unwrap();
+        let text: StringArray = text
+            .as_string::<i32>()
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if Some(i) == bad_row { Some("n/a") } else { v })
+            .collect();
+        let mut fields: Vec<Field> = usage.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields[at] = Field::new("active_users", DataType::Utf8, true);
+        let mut columns: Vec<ArrayRef> = usage.columns().to_vec();
+        columns[at] = Arc::new(text);
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+        let half = batch.num_rows() / 2;
+        accountscope::Table::try_new(
+            batch.schema(),
+            vec![batch.slice(0, half), batch.slice(half, batch.num_rows() - half)],
+        )
+        .unwrap()
+    };
+    let config = FeatureConfig { snapshots: vec![day(2024, 6, 1)], ..FeatureConfig::default() };
+    let build = |usage: &accountscope::Table| {
+        let mut inputs = FeatureInputs::from_portfolio(&demo.portfolio);
+        inputs.usage = usage;
+        build_features(&inputs, &config)
+    };
+    let expected = build(&demo.portfolio.usage).unwrap().table.concat().unwrap();
+    assert_eq!(build(&as_text(None)).unwrap().table.concat().unwrap(), expected, "numbers as text read the same");
+    let bad_row = usage.num_rows() - 5;
+    let err = build(&as_text(Some(bad_row))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "table 'usage', column 'active_users': 1 value(s) cannot be read as a number; first rows: row {bad_row} = \"n/a\""
+        )
+    );
+}

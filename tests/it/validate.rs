@@ -651,3 +651,35 @@ fn lineage_records_export_as_arrow_and_json_lines() {
         assert_eq!(l.rows_in, l.rows_clean + l.rows_quarantined + l.rows_deduplicated);
     }
 }
+
+/// A text value a numeric range cannot read fails the range (nulls still pass), and mixed integer and
+/// float columns compare as numbers, not with the float truncated to the integer's type.
+#[test]
+fn values_that_do_not_cast_fail_their_rule() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("x", DataType::Utf8, true),
+        Field::new("n", DataType::Int64, true),
+        Field::new("f", DataType::Float64, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec![Some("1"), Some("abc"), Some("20"), None, Some(" 5 ")])),
+        Arc::new(Int64Array::from(vec![Some(2), Some(2), Some(3), Some(1), None])),
+        Arc::new(Float64Array::from(vec![Some(2.5), Some(2.0), Some(2.9), None, Some(1.0)])),
+    ];
+    let table = Table::from_batch(RecordBatch::try_new(schema, columns).unwrap());
+    let rules = RuleSet::new("s").with_table(
+        TableRules::new("t")
+            .with_duplicates(DuplicatePolicy::KeepAll)
+            .with_rule(Rule::new(
+                "x_range",
+                Check::Range { column: "x".into(), min: Some(0.0.into()), max: Some(10.0.into()), exclusive: false },
+            ))
+            .with_rule(Rule::new("n_lt_f", Check::Compare { left: "n".into(), op: CompareOp::Lt, right: "f".into() })),
+    );
+    let run = Validator::new(rules).unwrap().validate(&[("t", &table)]).unwrap();
+    let rep = run.report.table("t").unwrap();
+    let failed = |id: &str| rep.rules.iter().find(|r| r.rule_id == id).unwrap().failing_keys.clone();
+    assert_eq!(failed("x_range"), ["row 1", "row 2"], "'abc' and 20 fail; null and ' 5 ' pass");
+    // 2 < 2.5 holds (it would not with 2.5 read as 2); 2 < 2.0 and 3 < 2.9 fail; nulls pass.
+    assert_eq!(failed("n_lt_f"), ["row 1", "row 2"]);
+}

@@ -183,6 +183,15 @@ fn fmt_bad_values(values: &[BadValue]) -> String {
 }
 
 impl Error {
+    /// The error with the rows of an [`Error::Cast`] moved by `offset` (rows counted in one batch, made
+    /// rows of the whole table); any other error as it is.
+    pub(crate) fn with_row_offset(mut self, offset: usize) -> Self {
+        if let Self::Cast { examples, .. } = &mut self {
+            examples.iter_mut().for_each(|b| b.row += offset);
+        }
+        self
+    }
+
     /// The stable category of this error.
     pub fn category(&self) -> ErrorCategory {
         use datafusion::error::DataFusionError as D;

@@ -50,11 +50,12 @@ fn windows(table: &Table, id: &str, what: &str) -> Result<Vec<Window>> {
     let column = |name: &str| crate::table::column(&batch, name, what);
     let ids = cast(column(id)?, &DataType::Utf8)?;
     let ids = ids.as_string::<i32>();
-    let either = |a: &str, b: &str| {
-        if batch.column_by_name(a).is_none() && batch.column_by_name(b).is_some() { column(b) } else { column(a) }
+    // `start` / `end`, or `start_date` / `end_date` where only those are present.
+    let date = |a: &str, b: &str| -> Result<arrow::array::ArrayRef> {
+        let name = if batch.column_by_name(a).is_none() && batch.column_by_name(b).is_some() { b } else { a };
+        crate::table::cast_strict(column(name)?, &DataType::Date32, what, name, "a date")
     };
-    let start = cast(either("start", "start_date")?, &DataType::Date32)?;
-    let end = cast(either("end", "end_date")?, &DataType::Date32)?;
+    let (start, end) = (date("start", "start_date")?, date("end", "end_date")?);
     let (start, end) = (start.as_primitive::<Date32Type>(), end.as_primitive::<Date32Type>());
     let kind = batch.column_by_name("kind").map(|k| cast(k, &DataType::Utf8)).transpose()?;
     let kind = kind.as_ref().map(|k| k.as_string::<i32>());

@@ -16,7 +16,6 @@ use arrow::array::{
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
@@ -37,8 +36,6 @@ pub const DEFAULT_TIMESTAMP_FORMATS: &[&str] = &[
     "%m/%d/%Y %H:%M",
     "%d.%m.%Y %H:%M:%S",
 ];
-
-const MAX_EXAMPLES: usize = 10;
 
 /// What to do with input columns that are not part of the canonical table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,7 +220,7 @@ impl Conformer {
                                 column: label,
                                 expected,
                                 count: bad.len(),
-                                examples: bad.into_iter().take(MAX_EXAMPLES).collect(),
+                                examples: bad.into_iter().take(crate::table::MAX_BAD_EXAMPLES).collect(),
                             });
                         }
                         failures.extend(bad.into_iter().map(|b| CastFailure {
@@ -343,7 +340,7 @@ pub(crate) fn cast_array(
         (ColumnType::Date | ColumnType::Timestamp, true) => Ok(parse_temporal(&array, data_type, mapping, offset)?),
         (_, true) => {
             let trimmed = trim_to_utf8(&array)?;
-            cast_checked(&trimmed, &target, offset, context)
+            crate::table::cast_checked(&trimmed, &target, offset, context)
         }
         (ColumnType::Count, false) if array.data_type().is_floating() => {
             let as_f64 = cast_with_options(&array, &DataType::Float64, &CastOptions::default())?;
@@ -364,7 +361,7 @@ pub(crate) fn cast_array(
             }
             Ok((Arc::new(out.finish()), bad))
         }
-        _ => cast_checked(&array, &target, offset, context),
+        _ => crate::table::cast_checked(&array, &target, offset, context),
     }
 }
 
@@ -473,28 +470,6 @@ fn trim_to_utf8(array: &ArrayRef) -> Result<ArrayRef> {
     let strings = utf8.as_string::<i32>();
     let out: StringArray = strings.iter().map(|v| v.map(str::trim).filter(|s| !s.is_empty())).collect();
     Ok(Arc::new(out))
-}
-
-/// Casts with Arrow's safe kernel and reports every non-null input that became null.
-fn cast_checked(
-    array: &ArrayRef,
-    target: &DataType,
-    offset: usize,
-    context: impl Fn() -> String,
-) -> Result<(ArrayRef, Vec<BadValue>)> {
-    let out = cast_with_options(array, target, &CastOptions { safe: true, ..Default::default() }).map_err(|e| {
-        Error::Schema { context: context(), message: format!("cannot cast {} to {target}: {e}", array.data_type()) }
-    })?;
-    let mut bad = Vec::new();
-    if out.null_count() > array.null_count() {
-        let formatter = ArrayFormatter::try_new(array.as_ref(), &FormatOptions::default())?;
-        for i in 0..array.len() {
-            if array.is_valid(i) && out.is_null(i) {
-                bad.push(BadValue { row: offset + i, value: formatter.value(i).to_string() });
-            }
-        }
-    }
-    Ok((out, bad))
 }
 
 /// Replaces values of a text column by the mapping; other values pass unchanged.

@@ -94,11 +94,7 @@ fn strings(batch: &RecordBatch, name: &str, table: &str) -> Result<StringArray> 
 }
 
 fn typed(batch: &RecordBatch, name: &str, table: &str, to: &DataType, what: &str) -> Result<ArrayRef> {
-    let array = column(batch, name, table)?;
-    cast(array, to).map_err(|_| Error::Schema {
-        context: format!("{table}, column '{name}'"),
-        message: format!("expected {what}, got {}", array.data_type()),
-    })
+    crate::table::cast_strict(column(batch, name, table)?, to, table, name, what)
 }
 
 fn days(batch: &RecordBatch, name: &str, table: &str) -> Result<ArrayRef> {
@@ -131,7 +127,7 @@ fn for_each_row<P>(
     let mut offset = 0;
     for batch in table.batches() {
         let ids = strings(batch, "account_id", name)?;
-        let columns = prepare(batch)?;
+        let columns = prepare(batch).map_err(|e| e.with_row_offset(offset))?;
         // Tables are usually grouped by account: reuse the last lookup while the id repeats.
         let mut last: Option<(&str, Option<usize>)> = None;
         for row in 0..batch.num_rows() {
@@ -228,7 +224,7 @@ fn read_accounts(table: &Table) -> Result<(Vec<History>, HashMap<String, usize>)
     let mut offset = 0;
     for batch in table.batches() {
         let ids = strings(batch, "account_id", "accounts")?;
-        let starts = days(batch, "start_date", "accounts")?;
+        let starts = days(batch, "start_date", "accounts").map_err(|e| e.with_row_offset(offset))?;
         let starts = starts.as_primitive::<Date32Type>();
         let profile = [
             strings(batch, "segment", "accounts")?,

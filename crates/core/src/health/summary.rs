@@ -54,7 +54,8 @@ impl HealthHistory {
     pub fn summary(&self) -> Result<HealthSummary> {
         let history = self.history.concat()?;
         let dates = column(&history, "date", "health history")?;
-        let dates = cast(dates, &DataType::Date32)?.as_primitive::<Date32Type>().clone();
+        let dates = crate::table::cast_strict(dates, &DataType::Date32, "health history", "date", "a date")?;
+        let dates = dates.as_primitive::<Date32Type>().clone();
         let scores = numeric_column(&history, "score", "health history")?;
         let bands = strings(column(&history, "band", "health history")?)?;
         let (Some(first), Some(last)) = (arrow::compute::min(&dates), arrow::compute::max(&dates)) else {

@@ -4,7 +4,7 @@
 //! on a plain table.
 
 use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
-use arrow::compute::{cast, take_record_batch};
+use arrow::compute::take_record_batch;
 use arrow::datatypes::{DataType, Float64Type};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -118,10 +118,8 @@ pub struct BinaryClassifier {
 /// A label column as 0/1 with nulls, accepting booleans and numbers.
 pub(crate) fn label_values(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>> {
     let array = column(batch, name, "classifier input")?;
-    let values = cast(array, &DataType::Float64).map_err(|_| Error::Schema {
-        context: format!("classifier input, column '{name}'"),
-        message: format!("expected a boolean or 0/1 label, got {}", array.data_type()),
-    })?;
+    let values =
+        crate::table::cast_strict(array, &DataType::Float64, "classifier input", name, "a boolean or 0/1 label")?;
     let values = values.as_primitive::<Float64Type>();
     let mut out = Vec::with_capacity(values.len());
     for i in 0..values.len() {

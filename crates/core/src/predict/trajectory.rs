@@ -26,7 +26,7 @@ use super::classifier::{Columns, datasets, model_features, split};
 use crate::error::{Error, Result};
 use crate::gbdt::{Booster, GbdtParams, Objective, Training};
 use crate::progress::{Observer, Silent};
-use crate::table::{Table, column, numeric_column};
+use crate::table::{Table, cast_strict, column, numeric_column};
 
 /// How the trajectory model is trained. Deserializes from JSON (missing fields take the defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,13 +103,18 @@ fn floats(batch: &RecordBatch, name: &str) -> Result<Vec<f64>> {
 pub fn health_targets(batch: &RecordBatch, health: &Table, horizons: &[u32]) -> Result<Vec<Vec<Option<f64>>>> {
     use std::collections::HashMap;
     let mut by_account: HashMap<String, Vec<(i32, f64)>> = HashMap::new();
+    let mut offset = 0;
     for b in health.batches() {
+        let strict = |name: &str, to: &DataType, what: &str| {
+            cast_strict(column(b, name, "health")?, to, "health", name, what).map_err(|e| e.with_row_offset(offset))
+        };
         let ids = cast(column(b, "account_id", "health")?, &DataType::Utf8)?;
         let ids = ids.as_string::<i32>();
-        let days = cast(column(b, "date", "health")?, &DataType::Date32)?;
+        let days = strict("date", &DataType::Date32, "a date")?;
         let days = days.as_primitive::<Date32Type>();
-        let scores = cast(column(b, "score", "health")?, &DataType::Float64)?;
+        let scores = strict("score", &DataType::Float64, "a number")?;
         let scores = scores.as_primitive::<Float64Type>();
+        offset += b.num_rows();
         for i in 0..b.num_rows() {
             if let (Some(id), Some(d), Some(s)) = (
                 ids.is_valid(i).then(|| ids.value(i)),

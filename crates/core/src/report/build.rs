@@ -377,12 +377,15 @@ fn column<'a>(w: &WidgetSpec, batch: &'a RecordBatch, field: &str, name: &str) -
 }
 
 fn numbers(w: &WidgetSpec, array: &ArrayRef, field: &str) -> Result<Vec<Option<f64>>> {
-    let cast = cast(array, &DataType::Float64).map_err(|_| {
-        Error::config(
-            format!("widget '{}', field '{field}'", w.id),
-            format!("the column is {}, not a number", array.data_type()),
-        )
-    })?;
+    let table = format!("widget {}", w.id);
+    let cast =
+        crate::table::cast_strict(array, &DataType::Float64, &table, field, "a number").map_err(|e| match e {
+            Error::Schema { .. } => Error::config(
+                format!("widget '{}', field '{field}'", w.id),
+                format!("the column is {}, not a number", array.data_type()),
+            ),
+            e => e,
+        })?;
     Ok(cast.as_primitive::<Float64Type>().iter().collect())
 }
 

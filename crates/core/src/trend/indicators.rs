@@ -200,7 +200,8 @@ fn reference_days(labels: &Table, id_column: &str, group_of: &HashMap<&str, usiz
     let ids = cast(column(id_column)?, &DataType::Utf8)?;
     let ids = ids.as_string::<i32>();
     let churned = column("churned")?.as_boolean_opt().ok_or_else(|| wrong("churned", "a boolean column"))?;
-    let dates = cast(column("churn_date")?, &DataType::Date32).map_err(|_| wrong("churn_date", "a date column"))?;
+    let dates =
+        crate::table::cast_strict(column("churn_date")?, &DataType::Date32, "churn labels", "churn_date", "a date")?;
     let dates = dates.as_primitive::<Date32Type>();
     let mut churn: BTreeMap<&str, i32> = BTreeMap::new();
     let mut retained: Vec<&str> = Vec::new();

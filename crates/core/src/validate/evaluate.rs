@@ -116,7 +116,8 @@ pub(crate) fn evaluate(
                 Some(t) if t != a.data_type() => cast_with_options(a, t, &CastOptions::default())?,
                 _ => a.clone(),
             };
-            let mut fail = BooleanBuffer::new_unset(n);
+            // A value the bound's type cannot hold (text that is not a number) is out of range.
+            let mut fail = lost_in_cast(a, &values);
             if let Some(b) = min {
                 let s = Scalar::new(b.clone());
                 let below = if *exclusive { cmp::lt_eq(&values, &s)? } else { cmp::lt(&values, &s)? };
@@ -154,22 +155,31 @@ pub(crate) fn evaluate(
             return Err(Error::Internal(format!("rule '{}': unique rules are evaluated across chunks", rule.id)));
         }
         Prepared::Compare { left, right, op } => {
-            let l = column(*left);
-            let r = column(*right);
-            let r = if r.data_type() != l.data_type() {
-                cast_with_options(r, l.data_type(), &CastOptions::default())?
-            } else {
-                r.clone()
+            let (left, right) = (column(*left), column(*right));
+            // Mixed numbers compare as f64 (an integer column would truncate 2.5 to 2); other mixed types
+            // (dates with timestamps) on the left's type.
+            let to = match (left.data_type(), right.data_type()) {
+                (a, b) if a == b => None,
+                (a, b) if a.is_numeric() && b.is_numeric() => Some(DataType::Float64),
+                (a, _) => Some(a.clone()),
             };
+            let as_to = |a: &ArrayRef| match &to {
+                Some(t) if a.data_type() != t => cast_with_options(a, t, &CastOptions::default()),
+                _ => Ok(a.clone()),
+            };
+            let (l, r) = (as_to(left)?, as_to(right)?);
             let holds = match op {
-                CompareOp::Lt => cmp::lt(l, &r)?,
-                CompareOp::Le => cmp::lt_eq(l, &r)?,
-                CompareOp::Eq => cmp::eq(l, &r)?,
-                CompareOp::Ne => cmp::neq(l, &r)?,
-                CompareOp::Gt => cmp::gt(l, &r)?,
-                CompareOp::Ge => cmp::gt_eq(l, &r)?,
+                CompareOp::Lt => cmp::lt(&l, &r)?,
+                CompareOp::Le => cmp::lt_eq(&l, &r)?,
+                CompareOp::Eq => cmp::eq(&l, &r)?,
+                CompareOp::Ne => cmp::neq(&l, &r)?,
+                CompareOp::Gt => cmp::gt(&l, &r)?,
+                CompareOp::Ge => cmp::gt_eq(&l, &r)?,
             };
-            RowFailures::from_mask(false_bits(&holds))
+            // A value the common type cannot hold fails where the other side has a value.
+            let lost =
+                &(&lost_in_cast(left, &l) & &valid_bits(right)) | &(&lost_in_cast(right, &r) & &valid_bits(left));
+            RowFailures::from_mask(&false_bits(&holds) | &lost)
         }
         Prepared::ForeignKey { col, ref_table, ref_column } => {
             let keys = ctx.references.get(&(ref_table.clone(), ref_column.clone())).ok_or_else(|| {
@@ -199,6 +209,23 @@ fn true_bits(b: &BooleanArray) -> BooleanBuffer {
     match b.nulls() {
         Some(n) => b.values() & n.inner(),
         None => b.values().clone(),
+    }
+}
+
+/// Rows that have a value in `original` and none in `cast` (the value did not survive the cast).
+fn lost_in_cast(original: &ArrayRef, cast: &ArrayRef) -> BooleanBuffer {
+    let had = valid_bits(original);
+    match cast.logical_nulls() {
+        Some(n) => &had & &!n.inner(),
+        None => BooleanBuffer::new_unset(original.len()),
+    }
+}
+
+/// Rows with a value (logical nulls: arrow's null type has no null buffer).
+fn valid_bits(a: &ArrayRef) -> BooleanBuffer {
+    match a.logical_nulls() {
+        Some(n) => n.inner().clone(),
+        None => BooleanBuffer::new_set(a.len()),
     }
 }
 
