@@ -197,6 +197,8 @@ def test_bad_spec_names_the_widget_and_field(engine):
     bad = {"id": "c", "title": "C", "sections": [{"title": "S", "widgets": [{"id": "top", "kind": "table"}]}]}
     with pytest.raises(acs.ConfigError, match="widget 'top', field 'sql'"):
         report.build(engine, bad)
+    with pytest.raises(acs.ConfigError, match=r"'executve' is neither a template \(executive, "):
+        report.build(engine, "executve")
     custom = {
         "id": "by_segment", "title": "Accounts by segment", "role": "analyst",
         "sections": [{"title": "Segments", "widgets": [

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from . import _native
 from ._native import Engine, Report
+from .exceptions import ConfigError
 
 __all__ = ["Report", "build", "due", "erase_account", "json_schema", "run_due", "spec", "templates"]
 
@@ -50,6 +51,11 @@ def spec(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
     if text in templates():
         return json.loads(_native.report_template(text))
     ext = os.path.splitext(text)[1].lstrip(".").lower()
+    if not ext and not os.path.exists(text):
+        raise ConfigError(
+            f"invalid configuration: field 'source': '{text}' is neither a template "
+            f"({', '.join(templates())}) nor a spec file"
+        )
     with open(text, encoding="utf-8") as f:
         return json.loads(_native.report_spec(f.read(), ext))
 
