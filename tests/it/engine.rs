@@ -72,6 +72,9 @@ fn account_usage_filters_one_account_and_range_in_order() {
     assert!(days[0] >= 19723 && *days.last().unwrap() <= 19813);
     // An id with SQL in it is a value, not code.
     assert_eq!(engine.account_usage("x' OR '1'='1", from, to).unwrap().num_rows(), 0);
+    let err = engine.account_usage(&id, to, from).unwrap_err();
+    assert_eq!(err.category(), accountscope::ErrorCategory::Config);
+    assert!(err.to_string().contains(&format!("{to} is after to {from}")), "{err}");
 }
 
 #[test]
@@ -100,4 +103,21 @@ fn bad_queries_and_names_are_typed_errors() {
     let err = engine.register_file("t", "/nonexistent/x.parquet", &ReadOptions::default()).unwrap_err();
     assert_eq!(err.category(), ErrorCategory::Io);
     assert_eq!(Engine::with_threads(0).unwrap_err().category(), ErrorCategory::Config);
+}
+
+#[test]
+fn queries_name_the_table_they_miss() {
+    let demo = small_demo();
+    let engine = Engine::with_threads(1).unwrap();
+    engine.register("accounts", &demo.portfolio.accounts).unwrap();
+    let day = |m| NaiveDate::from_ymd_opt(2024, m, 1).unwrap();
+    let err = engine.segment_anomalies("SMB", day(1), day(3)).unwrap_err();
+    assert_eq!(err.category(), accountscope::ErrorCategory::InvalidInput);
+    assert!(
+        err.to_string().contains("no table 'anomaly_incidents' is registered (register a batch anomaly pass first)")
+    );
+    let err = engine.portfolio_summary().unwrap_err().to_string();
+    assert!(err.contains("no table 'churn_labels' is registered; registered: [\"accounts\"]"), "{err}");
+    assert!(engine.table("ACCOUNTS").is_ok(), "names are case-insensitive, as in SQL");
+    assert!(engine.table("usage").unwrap_err().to_string().contains("no table 'usage'"));
 }

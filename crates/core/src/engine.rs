@@ -173,6 +173,7 @@ impl Engine {
 
     /// Every row of a registered table.
     pub fn table(&self, name: &str) -> Result<Table> {
+        self.require(&[name])?;
         let df = self.block_on(self.ctx.table(name))?;
         self.collect(df)
     }
@@ -180,6 +181,7 @@ impl Engine {
     /// Per segment: accounts, active and churned accounts, total ARR and mean seats purchased.
     /// Needs the `accounts` and `churn_labels` tables.
     pub fn portfolio_summary(&self) -> Result<Table> {
+        self.require(&["accounts", "churn_labels"])?;
         self.sql(
             "SELECT a.segment,
                     COUNT(*) AS accounts,
@@ -194,6 +196,8 @@ impl Engine {
 
     /// One account's daily usage between `from` and `to` (both inclusive), ordered by date.
     pub fn account_usage(&self, account_id: &str, from: NaiveDate, to: NaiveDate) -> Result<Table> {
+        check_range(from, to)?;
+        self.require(&["usage"])?;
         let (from, to) = (crate::contracts::days_since_epoch(from), crate::contracts::days_since_epoch(to));
         let df = self.block_on(self.ctx.table("usage"))?;
         let df = df
@@ -217,6 +221,8 @@ impl Engine {
         to: NaiveDate,
         frequency: crate::trend::Frequency,
     ) -> Result<Table> {
+        check_range(from, to)?;
+        self.require(&["usage", "accounts"])?;
         let unit = frequency.sql_unit();
         self.sql(&format!(
             "SELECT CAST(date_trunc('{unit}', CAST(u.date AS TIMESTAMP)) AS DATE) AS period_start,
@@ -247,6 +253,8 @@ impl Engine {
     /// (then strongest, then earliest): the account's name and CSM with the incident columns. Needs
     /// `accounts` and [`Engine::register_anomalies`].
     pub fn segment_anomalies(&self, segment: &str, from: NaiveDate, to: NaiveDate) -> Result<Table> {
+        check_range(from, to)?;
+        self.require(&["anomaly_incidents", "accounts"])?;
         self.sql(&format!(
             "SELECT i.account_id, a.name, a.csm_owner, i.incident, i.start, i.\"end\", i.days, i.kind,
                     i.direction, i.metric, i.metrics, i.severity, i.strength, i.explanation
@@ -264,6 +272,8 @@ impl Engine {
     /// users per account-day, total ARR, and accounts that churned in the range. Needs `accounts`, `usage`
     /// and `churn_labels`.
     pub fn segment_aggregates(&self, from: NaiveDate, to: NaiveDate) -> Result<Table> {
+        check_range(from, to)?;
+        self.require(&["accounts", "usage", "churn_labels"])?;
         let (from, to) = (sql_text(&from.to_string()), sql_text(&to.to_string()));
         self.sql(&format!(
             "WITH u AS (SELECT account_id, COUNT(*) AS days, AVG(CAST(active_users AS DOUBLE)) AS dau
@@ -279,6 +289,17 @@ impl Engine {
         ))
     }
 
+    /// Every table of `names` registered, or an error naming the first missing one and what is registered
+    /// (anomaly tables come from [`Engine::register_anomalies`]).
+    fn require(&self, names: &[&str]) -> Result<()> {
+        let registered = self.tables();
+        let Some(missing) = names.iter().find(|n| !registered.iter().any(|r| r.eq_ignore_ascii_case(n))) else {
+            return Ok(());
+        };
+        let hint = if missing.starts_with("anomaly_") { " (register a batch anomaly pass first)" } else { "" };
+        Err(Error::invalid("engine", format!("no table '{missing}' is registered{hint}; registered: {registered:?}")))
+    }
+
     fn collect(&self, df: DataFrame) -> Result<Table> {
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let batches = self.block_on(df.collect())?;
@@ -292,6 +313,14 @@ impl Engine {
 
 /// A SQL string literal (single quotes doubled).
 /// `value` as a SQL text literal.
+/// A range query's `from` on or before its `to`; a reversed range is a config error, not an empty result.
+fn check_range(from: NaiveDate, to: NaiveDate) -> Result<()> {
+    if from > to {
+        return Err(Error::config("from", format!("{from} is after to {to}")));
+    }
+    Ok(())
+}
+
 pub(crate) fn sql_text(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
