@@ -10,7 +10,7 @@ real ``BaseEstimator`` subclasses and work in ``cross_val_score``, ``GridSearchC
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -166,7 +166,7 @@ class _GBDT(_Base):
         eval_set: list[tuple[Any, Any]] | None = None,
         eval_sample_weight: list[Any] | None = None,
         progress: Progress = True,
-    ) -> "_GBDT":
+    ) -> Self:
         """Train on ``X``, ``y``; the first ``eval_set`` pair is the validation set for early stopping.
 
         ``progress``: a bar for fits longer than half a second (``False``: none; a callable receives
@@ -229,8 +229,17 @@ class GBDTClassifier(_ClassifierMixin, _GBDT):
 
     _default_objective = "binary"
 
-    def fit(self, X: Any, y: Any, **kwargs: Any) -> "GBDTClassifier":
-        """Train on ``X``, ``y`` (two classes of any label type; the second sorted class is positive)."""
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        eval_set: list[tuple[Any, Any]] | None = None,
+        eval_sample_weight: list[Any] | None = None,
+        progress: Progress = True,
+    ) -> Self:
+        """Train on ``X``, ``y`` (two classes of any label type; the second sorted class is positive); the
+        other arguments as for :class:`GBDTRegressor`."""
         labels = np.asarray(y).ravel()
         missing = _missing_labels(labels)
         if len(missing):
@@ -239,8 +248,7 @@ class GBDTClassifier(_ClassifierMixin, _GBDT):
         if len(classes) != 2:
             raise InvalidInputError(f"invalid input in y: expected two classes, got {len(classes)}: {list(classes[:5])}")
         self.classes_ = classes
-        super().fit(X, y, **kwargs)
-        return self
+        return super().fit(X, y, sample_weight, eval_set, eval_sample_weight, progress)
 
     def _encode_target(self, y: Any) -> np.ndarray:
         labels = np.asarray(y).ravel()
