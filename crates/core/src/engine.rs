@@ -311,8 +311,6 @@ impl Engine {
     }
 }
 
-/// A SQL string literal (single quotes doubled).
-/// `value` as a SQL text literal.
 /// A range query's `from` on or before its `to`; a reversed range is a config error, not an empty result.
 fn check_range(from: NaiveDate, to: NaiveDate) -> Result<()> {
     if from > to {
@@ -321,6 +319,7 @@ fn check_range(from: NaiveDate, to: NaiveDate) -> Result<()> {
     Ok(())
 }
 
+/// `value` as a SQL text literal (single quotes doubled).
 pub(crate) fn sql_text(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
