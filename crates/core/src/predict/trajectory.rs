@@ -114,7 +114,6 @@ pub fn health_targets(batch: &RecordBatch, health: &Table, horizons: &[u32]) -> 
         let days = days.as_primitive::<Date32Type>();
         let scores = strict("score", &DataType::Float64, "a number")?;
         let scores = scores.as_primitive::<Float64Type>();
-        offset += b.num_rows();
         for i in 0..b.num_rows() {
             if let (Some(id), Some(d), Some(s)) = (
                 ids.is_valid(i).then(|| ids.value(i)),
@@ -124,6 +123,7 @@ pub fn health_targets(batch: &RecordBatch, health: &Table, horizons: &[u32]) -> 
                 by_account.entry(id.to_string()).or_default().push((d, s));
             }
         }
+        offset += b.num_rows();
     }
     by_account.values_mut().for_each(|v| v.sort_by_key(|x| x.0));
     let ids = column(batch, "account_id", "trajectory features")?.as_string::<i32>().clone();
