@@ -155,6 +155,9 @@ class _GBDT(_Base):
         params["categorical_features"] = list(params["categorical_features"] or [])
         return json.dumps(params)
 
+    def _learn_target(self, y: Any) -> None:
+        """What ``fit`` learns from the training target before encoding it (the classes of a classifier)."""
+
     def _encode_target(self, y: Any) -> np.ndarray:
         return _vector(y)  # type: ignore[return-value]
 
@@ -171,6 +174,7 @@ class _GBDT(_Base):
 
         ``progress``: a bar for fits longer than half a second (``False``: none; a callable receives
         ``(task, done, total)``). Ctrl-C stops training with ``KeyboardInterrupt`` and leaves no model."""
+        self._learn_target(y)
         x, names = _features(X)
         target = self._encode_target(y)
         valid_x = valid_y = valid_w = None
@@ -225,21 +229,12 @@ def _missing_labels(labels: np.ndarray) -> np.ndarray:
 
 
 class GBDTClassifier(_ClassifierMixin, _GBDT):
-    """Binary gradient-boosted tree classifier (objective ``binary``)."""
+    """Binary gradient-boosted tree classifier (objective ``binary``): ``y`` has two classes of any label
+    type, the second sorted class is the positive one."""
 
     _default_objective = "binary"
 
-    def fit(
-        self,
-        X: Any,
-        y: Any,
-        sample_weight: Any = None,
-        eval_set: list[tuple[Any, Any]] | None = None,
-        eval_sample_weight: list[Any] | None = None,
-        progress: Progress = True,
-    ) -> Self:
-        """Train on ``X``, ``y`` (two classes of any label type; the second sorted class is positive); the
-        other arguments as for :class:`GBDTRegressor`."""
+    def _learn_target(self, y: Any) -> None:
         labels = np.asarray(y).ravel()
         missing = _missing_labels(labels)
         if len(missing):
@@ -248,7 +243,6 @@ class GBDTClassifier(_ClassifierMixin, _GBDT):
         if len(classes) != 2:
             raise InvalidInputError(f"invalid input in y: expected two classes, got {len(classes)}: {list(classes[:5])}")
         self.classes_ = classes
-        return super().fit(X, y, sample_weight, eval_set, eval_sample_weight, progress)
 
     def _encode_target(self, y: Any) -> np.ndarray:
         labels = np.asarray(y).ravel()
