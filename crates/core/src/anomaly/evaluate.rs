@@ -40,11 +40,11 @@ impl EventScore {
     }
 }
 
-/// (id, start day, end day, kind) rows of a table with an id column, `start` / `end` dates and,
-/// when present, a text `kind` column.
 /// One labelled or detected window: id, first day, last day, kind.
 type Window = (String, i32, i32, Option<String>);
 
+/// (id, start day, end day, kind) rows of a table with an id column, `start` / `end` dates and,
+/// when present, a text `kind` column.
 fn windows(table: &Table, id: &str, what: &str) -> Result<Vec<Window>> {
     let batch = table.concat()?;
     let column = |name: &str| crate::table::column(&batch, name, what);
